@@ -1,0 +1,27 @@
+"""Command line: ``python -m conformance schema`` (write the JSON Schema)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    schema_cmd = sub.add_parser("schema", help="write the spec format's JSON Schema")
+    schema_cmd.add_argument("-o", "--output", default=None, help="path (default: the copy shipped in the package)")
+    args = parser.parse_args(argv)
+    if args.command == "schema":
+        from pathlib import Path
+
+        from .schema import SCHEMA_PATH, write_json_schema
+
+        target = Path(args.output) if args.output else SCHEMA_PATH
+        write_json_schema(target)
+        print(f"wrote {target}")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

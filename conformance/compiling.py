@@ -1,0 +1,281 @@
+"""Step 3: compile a validated spec file into runnable claims.
+
+Note [Compiling a claim]
+Compiling does, once per claim and before anything runs:
+  * checks each source quote against its seed article, when the articles are at hand;
+  * picks the steps and expectations whose ``torch:`` range contains the installed torch
+    (see Note [Versioned expectations]) and records a label for each ranged entry it kept;
+  * compiles every expression and statement block with ``expressions`` (parse, allowlist check,
+    closure compilation: nothing is ever eval'd), tracking which names exist at each point, so an
+    undefined or misspelt name is an error at its own line before any example is drawn;
+  * builds ``GivenPlan``s for the strategies and ``Example``s for the pinned examples.
+Every problem becomes a ``SpecError`` at the file, line and key where the author must look; one
+claim's problems do not stop the others from being checked, and all are reported together.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+from packaging.version import Version
+
+from . import expressions
+from .assertions import Located, check_close, check_equal, check_gradients, check_storage, check_that
+from .errors import SpecError, SpecErrors
+from .loading import Document, render_path
+from .schema import Check, Claim, SpecFile, Step
+from .strategies import Example, GivenPlan, expand_dtypes, pinned_example
+from .versions import applies, parse_specifier
+
+BASE_NAMES = ("device",)
+
+
+@dataclass
+class CompiledStep:
+    at: Located
+    written: str
+    block: Any
+    raises: type | None = None
+    warns: type | None = None
+    match: str | None = None
+
+
+@dataclass
+class CompiledCheck:
+    at: Located
+    kind: str
+    written: str
+    run: Callable[[dict], None]
+
+
+@dataclass
+class CompiledClaim:
+    file: str
+    line: int
+    claim: Claim
+    topic: str
+    plans: list[GivenPlan]
+    steps: list[CompiledStep]
+    checks: list[CompiledCheck]
+    stated_steps: list[CompiledStep] | None = None
+    stated_checks: list[CompiledCheck] | None = None
+    examples: list[Example] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.claim.id
+
+
+class _Compiler:
+    def __init__(self, doc: Document, version: Version, seeds_dir: Path | None):
+        self.doc, self.version, self.seeds_dir = doc, version, seeds_dir
+        self.errors: list[SpecError] = []
+
+    # -- helpers --------------------------------------------------------------------------
+    def fail(self, path: tuple, message: str) -> SpecError:
+        return SpecError(self.doc.file, self.doc.line_of(path), render_path(path), message)
+
+    def expression(self, src: str, path: tuple, known: set, block: bool = False):
+        try:
+            if block:
+                return expressions.compile_block(src, known)
+            return expressions.compile_expression(src, known)
+        except expressions.ExpressionError as exc:
+            base = self.doc.content_line(path) or 1
+            line = base + (exc.lineno - 1 if exc.lineno else 0)
+            raise SpecError(self.doc.file, line, render_path(path), exc.message) from None
+
+    def exception_class(self, name: str, path: tuple, base: type) -> type:
+        value = self.expression(name, path, set())({})
+        if not (isinstance(value, type) and issubclass(value, base)):
+            raise self.fail(path, f"{name!r} is not {'an exception' if base is BaseException else 'a warning'} class")
+        return value
+
+    def version_ok(self, spec_text: str | None, path: tuple) -> bool:
+        if spec_text is None:
+            return True
+        try:
+            parse_specifier(spec_text)
+        except ValueError as exc:
+            raise self.fail(path, str(exc)) from None
+        return applies(spec_text, self.version)
+
+    def syntax_only(self, src: str, path: tuple, mode: str) -> None:
+        try:
+            ast.parse(src, mode=mode)
+        except SyntaxError as exc:
+            line = (self.doc.content_line(path) or 1) + ((exc.lineno or 1) - 1)
+            raise SpecError(self.doc.file, line, render_path(path), f"invalid syntax: {exc.msg}") from None
+
+    # -- parts ----------------------------------------------------------------------------
+    def sources(self, claim: Claim, path: tuple) -> None:
+        if self.seeds_dir is None:
+            return
+        for index, source in enumerate(claim.sources):
+            text = _seed_text(self.seeds_dir, source.seed)
+            here = path + ("sources", index)
+            if text is None:
+                raise self.fail(here + ("seed",), f"unknown seed article {source.seed!r} (not found in {self.seeds_dir})")
+            if source.quote not in text:
+                raise self.fail(here + ("quote",), f"quote not found verbatim in {source.seed}; copy it exactly from the article")
+
+    def given(self, claim: Claim, path: tuple, known: set) -> list[GivenPlan]:
+        plans = []
+        for name, spec in claim.given.items():
+            here = path + ("given", name)
+            plan = GivenPlan(name=name, spec=spec, line=self.doc.line_of(here))
+            if spec.tensor is not None:
+                plan.dtypes = expand_dtypes(spec.tensor.dtype)
+                if isinstance(spec.tensor.shape, str):
+                    plan.shape_expr = self.expression(spec.tensor.shape, here + ("tensor", "shape"), known)
+                if isinstance(spec.tensor.requires_grad, str):
+                    plan.requires_grad_expr = self.expression(spec.tensor.requires_grad,
+                                                              here + ("tensor", "requires_grad"), known)
+                if spec.tensor.device == "other_device" and "other_device" not in known:
+                    raise self.fail(here + ("tensor", "device"), "other_device exists only in claims with 'devices: cross'")
+            elif spec.expr is not None or spec.module is not None:
+                plan.source = spec.expr if spec.expr is not None else spec.module
+                plan.expr = self.expression(plan.source, here + (spec.kind,), known)
+            known.add(name)
+            plans.append(plan)
+        return plans
+
+    def steps(self, entries: list, path: tuple, known: set, applied: list[str]) -> list[CompiledStep]:
+        out = []
+        for index, entry in enumerate(entries):
+            here = path + (index,)
+            step = entry if isinstance(entry, Step) else Step(do=entry)
+            code_path = here if isinstance(entry, str) else here + ("do",)
+            if not self.version_ok(step.torch, here + ("torch",)):
+                self.syntax_only(step.do, code_path, "exec")
+                continue
+            if step.torch is not None:
+                applied.append(f"{render_path(here[-2:])} torch{step.torch}")
+            block = self.expression(step.do, code_path, known, block=True)
+            at = Located(render_path(here[-2:]), self.doc.content_line(code_path))
+            compiled = CompiledStep(at=at, written=step.do.strip(), block=block, match=step.match)
+            if step.raises:
+                compiled.raises = self.exception_class(step.raises, here + ("raises",), BaseException)
+            if step.warns:
+                compiled.warns = self.exception_class(step.warns, here + ("warns",), Warning)
+            known.update(block.assigns)
+            out.append(compiled)
+        return out
+
+    def checks(self, entries: list[Check], path: tuple, known: set, applied: list[str], label: str) -> list[CompiledCheck]:
+        out = []
+        for index, check in enumerate(entries):
+            here = path + (index,)
+            if not self.version_ok(check.torch, here + ("torch",)):
+                continue
+            if check.torch is not None:
+                applied.append(f"{label}[{index}] torch{check.torch}")
+            out.append(self.check(check, here, known, Located(f"{label}[{index}]", self.doc.line_of(here))))
+        if not out:
+            raise self.fail(path, f"no expectation applies to torch {self.version}; "
+                                  f"add one whose 'torch:' range covers it")
+        return out
+
+    def check(self, check: Check, here: tuple, known: set, at: Located) -> CompiledCheck:
+        kind = check.kind
+        kpath = here + (kind,)
+        expr = lambda src, sub: self.expression(src, kpath + sub, known)  # noqa: E731
+
+        def value_of(src: Any, sub: tuple) -> Callable[[dict], Any]:
+            if isinstance(src, str):
+                return expr(src, sub)
+            return lambda env, literal=src: literal
+
+        if kind == "that":
+            fn = expr(check.that, ())
+            return CompiledCheck(at, kind, check.that, lambda env: check_that(at, check.that, fn(env)))
+        if kind in ("close", "equal"):
+            body = getattr(check, kind)
+            actual = expr(body.actual, ("actual",))
+            expected = value_of(body.expected, ("expected",))
+            if kind == "close":
+                written = f"{body.actual} ~= {body.expected} (rtol={body.rtol:g}, atol={body.atol:g})"
+                return CompiledCheck(at, kind, written, lambda env: check_close(
+                    at, written, actual(env), expected(env), body.rtol, body.atol))
+            written = f"{body.actual} == {body.expected}"
+            return CompiledCheck(at, kind, written, lambda env: check_equal(at, written, actual(env), expected(env)))
+        if kind in ("shares_storage", "distinct_storage"):
+            pair = getattr(check, kind)
+            first, second = expr(pair[0], (0,)), expr(pair[1], (1,))
+            written = f"{pair[0]}, {pair[1]}"
+            shared = kind == "shares_storage"
+            return CompiledCheck(at, kind, written, lambda env: check_storage(
+                at, written, first(env), second(env), shared))
+        if kind == "gradcheck":
+            body = check.gradcheck
+            fn = expr(body.fn, ("fn",))
+            inputs = [expr(name, ("inputs", i)) for i, name in enumerate(body.inputs)]
+            written = f"{body.fn} at ({', '.join(body.inputs)}), order {body.order}"
+            return CompiledCheck(at, kind, written, lambda env: check_gradients(
+                at, written, fn(env), [i(env) for i in inputs], body.order, body.atol, body.rtol))
+        raise AssertionError(kind)
+
+    def examples(self, claim: Claim, plans: list[GivenPlan], path: tuple) -> list[Example]:
+        out = []
+        for index, values in enumerate(claim.examples):
+            here = path + ("examples", index)
+            out.append(pinned_example(plans, values, lambda key, msg: self.fail(here + (key,), msg)))
+        return out
+
+    # -- a whole claim --------------------------------------------------------------------
+    def claim(self, claim: Claim, index: int, topic: str) -> CompiledClaim:
+        path = ("claims", index)
+        self.sources(claim, path)
+        known = set(BASE_NAMES) | ({"other_device"} if claim.devices == "cross" else set())
+        applied: list[str] = []
+        plans = self.given(claim, path, known)
+        given_known = set(known)
+        steps = self.steps(claim.do, path + ("do",), known, applied)
+        checks = self.checks(claim.expect, path + ("expect",), known, applied, "expect")
+        compiled = CompiledClaim(file=self.doc.file, line=self.doc.line_of(path) or 1, claim=claim,
+                                 topic=claim.topic or topic, plans=plans, steps=steps, checks=checks)
+        if claim.as_stated is not None:
+            stated_path = path + ("as_stated",)
+            if claim.as_stated.do is not None:
+                stated_known = set(given_known)
+                compiled.stated_steps = self.steps(claim.as_stated.do, stated_path + ("do",), stated_known, applied)
+            else:
+                stated_known = set(known)
+                compiled.stated_steps = steps
+            compiled.stated_checks = self.checks(claim.as_stated.expect, stated_path + ("expect",), stated_known,
+                                                 applied, "as_stated.expect")
+        compiled.examples = self.examples(claim, plans, path)
+        compiled.applied = applied
+        return compiled
+
+
+@lru_cache(maxsize=None)
+def _seed_text(seeds_dir: Path, name: str) -> str | None:
+    path = seeds_dir / name
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def compile_file(doc: Document, spec: SpecFile, version: Version, seeds_dir: Path | None = None) -> list[CompiledClaim]:
+    """Compile every claim of a validated file; raise SpecErrors listing every problem found."""
+    compiler = _Compiler(doc, version, seeds_dir)
+    claims, errors, seen = [], [], {}
+    for index, claim in enumerate(spec.claims):
+        if claim.id in seen:
+            errors.append(compiler.fail(("claims", index, "id"),
+                                        f"duplicate claim id {claim.id!r} (first used at line {seen[claim.id]})"))
+            continue
+        seen[claim.id] = doc.line_of(("claims", index, "id"))
+        try:
+            claims.append(compiler.claim(claim, index, spec.topic))
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise SpecErrors(errors)
+    return claims

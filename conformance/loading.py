@@ -1,0 +1,166 @@
+"""Step 1 of a spec's journey: read a YAML file into plain data plus the position of every node.
+
+Note [Positions]
+ruamel.yaml's round-trip loader records a line and column for each mapping key, mapping value
+and sequence item, and rejects duplicate keys. We convert its tree into plain Python values
+(dict, list, str, int, float, bool, None) and keep, beside it, a map from each node's key path
+(a tuple such as ``("claims", 0, "given", "x")``) to its 1-based line. Later stages (schema,
+compiler) only ever see plain data and report problems by path; ``Document.line_of`` turns the
+path back into the line a person should look at.
+
+Limits: files over ``MAX_BYTES`` and trees over ``MAX_NODES`` (an alias bomb, say) are refused,
+and tags other than YAML's own are refused, so no YAML feature can construct objects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+
+from .errors import SpecError
+
+MAX_BYTES = 1_000_000
+MAX_NODES = 100_000
+MAX_DEPTH = 40
+
+Path_ = tuple  # a key path: str keys and int indices
+
+
+@dataclass
+class Document:
+    """A parsed spec file: plain data, positions, and which strings were block scalars."""
+
+    file: str
+    data: Any
+    lines: dict[tuple, int] = field(default_factory=dict)
+    blocks: set[tuple] = field(default_factory=set)
+
+    def line_of(self, path: tuple) -> int | None:
+        """The line of the deepest node on ``path`` that has a recorded position."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), 1)
+
+    def content_line(self, path: tuple) -> int | None:
+        """Line of the first character of a string's content (the line after ``|`` for blocks)."""
+        line = self.line_of(path)
+        if line is not None and tuple(path) in self.blocks:
+            return line + 1
+        return line
+
+    def error(self, path: tuple, message: str) -> SpecError:
+        return SpecError(self.file, self.line_of(path), render_path(path), message)
+
+
+def render_path(path: tuple) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def load_text(text: str, file: str) -> Document:
+    """Parse ``text`` (the contents of ``file``) into a Document, or raise SpecError."""
+    if len(text.encode("utf-8", "replace")) > MAX_BYTES:
+        raise SpecError(file, None, "", f"file is larger than {MAX_BYTES} bytes; split it into several spec files")
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if "duplicate key" in problem:
+            problem = problem.split(" with value")[0] + "; each key may appear once"
+        raise SpecError(file, line, "", f"invalid YAML: {problem}") from None
+    except YAMLError as exc:
+        raise SpecError(file, None, "", f"invalid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise SpecError(file, None, "", "invalid YAML: nesting is too deep") from None
+    doc = Document(file=file, data=None)
+    if tree is None:
+        raise SpecError(file, 1, "", "the file is empty; a spec file needs 'topic:' and 'claims:'")
+    counter = [0]
+    doc.data = _plain(tree, (), doc, counter, 0)
+    doc.lines.setdefault((), 1)
+    return doc
+
+
+def load_file(path: Path, display: str | None = None) -> Document:
+    shown = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(shown, None, "", f"cannot read the file: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise SpecError(shown, None, "", f"file is larger than {MAX_BYTES} bytes; split it into several spec files")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(shown, None, "", f"the file is not UTF-8 text (byte {exc.start})") from None
+    return load_text(text, shown)
+
+
+def _plain(node: Any, path: tuple, doc: Document, counter: list, depth: int) -> Any:
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        raise SpecError(doc.file, doc.line_of(path), render_path(path),
+                        f"the document has more than {MAX_NODES} nodes; split it into several spec files")
+    if depth > MAX_DEPTH:
+        raise SpecError(doc.file, doc.line_of(path), render_path(path), f"nesting deeper than {MAX_DEPTH} levels")
+    tag = getattr(node, "tag", None)
+    tag_value = getattr(tag, "value", None) if tag is not None else None
+    if tag_value and not str(tag_value).startswith("tag:yaml.org,2002:"):
+        raise SpecError(doc.file, doc.line_of(path), render_path(path), f"YAML tag {tag_value} is not allowed in specs")
+    if isinstance(node, CommentedMap):
+        out = {}
+        for key in node:
+            if not isinstance(key, (str, int, float, bool)) or isinstance(key, bool):
+                raise SpecError(doc.file, doc.line_of(path), render_path(path), "mapping keys must be plain strings")
+            skey = str(key)
+            child = path + (skey,)
+            try:
+                line, _ = node.lc.key(key)
+                doc.lines[child] = line + 1
+            except (KeyError, TypeError, AttributeError):
+                pass
+            value = node[key]
+            if isinstance(value, (LiteralScalarString, FoldedScalarString)):
+                doc.blocks.add(child)
+            out[skey] = _plain(value, child, doc, counter, depth + 1)
+        return out
+    if isinstance(node, CommentedSeq):
+        out_list = []
+        for index, value in enumerate(node):
+            child = path + (index,)
+            try:
+                line, _ = node.lc.item(index)
+                doc.lines[child] = line + 1
+            except (KeyError, TypeError, AttributeError, IndexError):
+                pass
+            if isinstance(value, (LiteralScalarString, FoldedScalarString)):
+                doc.blocks.add(child)
+            out_list.append(_plain(value, child, doc, counter, depth + 1))
+        return out_list
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    raise SpecError(doc.file, doc.line_of(path), render_path(path),
+                    f"unsupported YAML value of type {type(node).__name__}; use strings, numbers, lists and mappings")

@@ -1,0 +1,167 @@
+"""Step 5: run a compiled claim on one device slot under Hypothesis, and check its verdict.
+
+Note [Running a claim]
+``run_claim`` builds, per item, a fresh test function decorated with ``@given`` over the claim's
+example strategy, the claim's pinned examples as ``@example``s, the profile's settings, and the
+item's own seed and database key (Note [Reproducible runs]). One run of it materializes an
+Example on the slot's device, runs the steps in order (a step may have to raise or warn), then
+evaluates every expectation. A ``ClaimFailure`` carries the Example it failed on; Hypothesis
+shrinks and re-raises the minimal one, which the report shows in the spec's own names.
+
+Note [Checked verdicts]
+For ``refined`` and ``refuted`` claims the article's statement as stated (``as_stated``) must
+*fail* on the installed torch: after the claim itself has passed, the same strategy is searched
+(pinned examples first, then generated ones, no shrinking) for one example where it fails. If
+none fails, the verdict no longer matches torch, and that is a failure of its own kind.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hypothesis import example as pin
+from hypothesis import given, seed
+
+from . import expressions
+from .assertions import ClaimFailure, StepFailed, expect_exception, expect_warning
+from .compiling import CompiledCheck, CompiledClaim, CompiledStep
+from .devices import Slot
+from .errors import SpecError
+from .profiles import RunProfile
+from .strategies import Example, example_strategy, materialize
+
+
+class VerdictMismatch(Exception):
+    """The article's statement as stated held on every example tried: the verdict is stale."""
+
+    def __init__(self, claim: CompiledClaim, examples: int):
+        self.claim, self.examples = claim, examples
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        c = self.claim.claim
+        return (f"verdict '{c.verdict}' no longer matches torch: the article's statement as stated held on all "
+                f"{self.examples} examples tried, so it is not refuted here. If torch changed, make the claim "
+                f"'holds' (or narrow the refinement) for this torch version range.")
+
+
+class SpecRuntimeError(Exception):
+    """A spec expression was refused while running (budget, disallowed value): the spec's fault."""
+
+
+@dataclass
+class RunStats:
+    examples: int = 0
+    stated_examples: int = 0
+    verdict_check: str = "not applicable"  # or "confirmed", "mismatch", "not run"
+    stated_example: Example | None = None
+    failures_seen: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def run_steps(steps: list[CompiledStep], env: dict) -> None:
+    for step in steps:
+        run = lambda step=step: step.block.run(env)  # noqa: E731
+        if step.raises is not None:
+            expect_exception(step.at, step.written, run, step.raises, step.match)
+        elif step.warns is not None:
+            expect_warning(step.at, step.written, run, step.warns, step.match)
+        else:
+            try:
+                run()
+            except ClaimFailure:
+                raise
+            except expressions.ExpressionError:
+                raise
+            except Exception as exc:
+                raise StepFailed(step.at, step.written,
+                                 f"raised {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from None
+
+
+def run_checks(checks: list[CompiledCheck], env: dict) -> None:
+    for check in checks:
+        try:
+            check.run(env)
+        except ClaimFailure:
+            raise
+        except expressions.ExpressionError:
+            raise
+        except Exception as exc:
+            from .assertions import CheckFailed
+
+            raise CheckFailed(check.at, check.kind, check.written,
+                              detail=f"evaluating it raised {type(exc).__name__}: {exc}") from None
+
+
+def run_once(claim: CompiledClaim, slot: Slot, ex: Example, stated: bool = False) -> None:
+    env = materialize(claim.plans, ex, slot.device, slot.other_device)
+    if stated:
+        run_steps(claim.stated_steps, env)
+        run_checks(claim.stated_checks, env)
+    else:
+        run_steps(claim.steps, env)
+        run_checks(claim.checks, env)
+
+
+def run_claim(claim: CompiledClaim, slot: Slot, profile: RunProfile, stats: RunStats) -> None:
+    """Run one item; raise ClaimFailure, VerdictMismatch or SpecRuntimeError when it does not pass."""
+    key = f"{claim.id}[{slot.label}]"
+    strategy = example_strategy(claim.plans, slot.device, slot.other_device)
+
+    def property_(ex: Example) -> None:
+        stats.examples += 1
+        try:
+            run_once(claim, slot, ex)
+        except ClaimFailure as failure:
+            failure.example = ex
+            stats.failures_seen += 1
+            raise
+        except expressions.ExpressionError as exc:
+            raise SpecRuntimeError(f"{claim.file}:{claim.line}: {claim.id}: {exc.message}") from None
+
+    test = _decorate(property_, key, strategy, claim, profile, shrink=True)
+    test()
+    if claim.stated_checks is None:
+        return
+    _check_verdict(claim, slot, profile, stats, strategy, key)
+
+
+class _Found(Exception):
+    def __init__(self, ex: Example):
+        self.ex = ex
+
+
+def _check_verdict(claim, slot, profile, stats, strategy, key) -> None:
+    def stated(ex: Example) -> None:
+        stats.stated_examples += 1
+        try:
+            run_once(claim, slot, ex, stated=True)
+        except ClaimFailure:
+            raise _Found(ex) from None
+        except expressions.ExpressionError as exc:
+            raise SpecRuntimeError(f"{claim.file}:{claim.line}: {claim.id} as_stated: {exc.message}") from None
+
+    test = _decorate(stated, key + ":as_stated", strategy, claim, profile, shrink=False)
+    try:
+        test()
+    except _Found as found:
+        stats.verdict_check = "confirmed"
+        stats.stated_example = found.ex
+        return
+    stats.verdict_check = "mismatch"
+    raise VerdictMismatch(claim, stats.stated_examples)
+
+
+def _decorate(body, key: str, strategy, claim: CompiledClaim, profile: RunProfile, shrink: bool):
+    def run(ex):
+        body(ex)
+
+    run.__name__ = run.__qualname__ = claim.id.replace("-", "_")
+    run._hypothesis_internal_add_digest = key.encode()  # its own database key (Note [Reproducible runs])
+    test = given(strategy)(run)
+    for ex in reversed(claim.examples):
+        test = pin(ex)(test)
+    test = profile.settings(claim.claim.max_examples, shrink=shrink)(test)
+    return seed(profile.item_seed(key))(test)
+
+
+__all__ = ["run_claim", "RunStats", "VerdictMismatch", "SpecRuntimeError", "SpecError"]

@@ -1,0 +1,276 @@
+"""Hypothesis strategies for a claim's ``given`` block, built from small named pieces.
+
+Note [Draws and materialization]
+A claim's ``given`` entries are drawn in order, so a later entry may depend on an earlier one
+(``shape: "x.shape"``, ``requires_grad: rg``, ``module: "nn.Linear(n, 2)"``). Drawing produces
+an ``Example``: the *raw* values (numpy arrays with a dtype name, scalars) and a torch seed.
+Materializing an Example on a device slot turns raw values into tensors (always a fresh copy,
+so the raw arrays stay pristine for the failure report) and evaluates ``expr``/``module``
+entries after ``torch.manual_seed(torch_seed)``, so module initialisation is reproducible from
+the Hypothesis example alone and can be written into a repro snippet.
+
+dtype and device are not hidden inside opaque draws: the dtype is drawn from the family named
+in the spec and reported by name, and the device comes from the item's slot.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .schema import DTYPE_FAMILIES, Given
+
+NUMPY_DTYPE = {
+    "float32": np.float32, "float64": np.float64, "float16": np.float16, "bfloat16": np.float32,
+    "int64": np.int64, "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8,
+    "bool": np.bool_, "complex64": np.complex64, "complex128": np.complex128,
+}
+FLOAT_WIDTH = {"float32": 32, "float64": 64, "float16": 16, "bfloat16": 32}
+DEFAULT_FLOAT_BOUNDS = (-10.0, 10.0)
+DEFAULT_INT_BOUNDS = (-100, 100)
+SEED_BOUND = 2**31 - 1
+
+
+def expand_dtypes(spec: str | list[str]) -> tuple[str, ...]:
+    names = [spec] if isinstance(spec, str) else list(spec)
+    out: list[str] = []
+    for name in names:
+        for dtype in DTYPE_FAMILIES.get(name, (name,)):
+            if dtype not in out:
+                out.append(dtype)
+    return tuple(out)
+
+
+def torch_dtype(name: str):
+    import torch
+
+    return getattr(torch, name)
+
+
+@dataclass(frozen=True)
+class TensorRaw:
+    """A drawn tensor before it is made: its values and the dtype it will have."""
+
+    array: np.ndarray
+    dtype: str
+
+
+@dataclass
+class GivenPlan:
+    """One ``given`` entry, compiled: the spec plus compiled expressions it refers to."""
+
+    name: str
+    spec: Given
+    line: int | None
+    dtypes: tuple[str, ...] = ()
+    shape_expr: Callable | None = None
+    requires_grad_expr: Callable | None = None
+    expr: Callable | None = None
+    source: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def drawn(self) -> bool:
+        return self.kind not in ("expr", "module")
+
+
+@dataclass
+class Example:
+    """Raw values for every drawn name, a torch seed, and whether it was pinned in the spec."""
+
+    raw: dict[str, Any]
+    torch_seed: int = 0
+    pinned: bool = False
+    _fresh_env: dict | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:  # what Hypothesis prints: the spec's own names
+        parts = [f"{k}={_raw_repr(v)}" for k, v in self.raw.items()]
+        parts.append(f"torch_seed={self.torch_seed}")
+        return "Example(" + ", ".join(parts) + ")"
+
+
+def _raw_repr(value: Any) -> str:
+    if isinstance(value, TensorRaw):
+        return f"tensor({value.array.tolist()!r}, dtype={value.dtype})"
+    return repr(value)
+
+
+# --- small named pieces -------------------------------------------------------------------
+
+def element_strategy(dtype: str, bounds) -> st.SearchStrategy:
+    if dtype == "bool":
+        return st.booleans()
+    if dtype.startswith(("int", "uint")):
+        info = np.iinfo(NUMPY_DTYPE[dtype])
+        low, high = (bounds.min, bounds.max) if bounds else DEFAULT_INT_BOUNDS
+        low, high = max(int(np.ceil(low)), int(info.min)), min(int(np.floor(high)), int(info.max))
+        return st.integers(low, max(low, high))
+    low, high = (bounds.min, bounds.max) if bounds else DEFAULT_FLOAT_BOUNDS
+    if dtype.startswith("complex"):
+        magnitude = max(abs(low), abs(high))
+        return st.complex_numbers(max_magnitude=magnitude, allow_nan=False, allow_infinity=False,
+                                  width=64 if dtype == "complex64" else 128)
+    width = FLOAT_WIDTH[dtype]
+    if dtype == "bfloat16":  # representable in float32; rounded on conversion
+        width = 32
+    return st.floats(float(low), float(high), allow_nan=False, allow_infinity=False, width=width)
+
+
+def shape_strategy(shape_spec) -> st.SearchStrategy:
+    return hnp.array_shapes(min_dims=shape_spec.min_dims, max_dims=shape_spec.max_dims,
+                            min_side=shape_spec.min_side, max_side=shape_spec.max_side)
+
+
+def array_strategy(dtype: str, shape: tuple, bounds) -> st.SearchStrategy:
+    return hnp.arrays(NUMPY_DTYPE[dtype], shape, elements=element_strategy(dtype, bounds))
+
+
+def scalar_strategy(plan: GivenPlan) -> st.SearchStrategy:
+    spec = plan.spec
+    if spec.integer is not None:
+        return st.integers(int(np.ceil(spec.integer.min)), int(np.floor(spec.integer.max)))
+    if spec.floating is not None:
+        return st.floats(float(spec.floating.min), float(spec.floating.max), allow_nan=False, allow_infinity=False)
+    if spec.boolean is not None:
+        return st.booleans()
+    if spec.sampled_from is not None:
+        return st.sampled_from(spec.sampled_from)
+    raise AssertionError(f"not a scalar draw: {plan.kind}")
+
+
+# --- materialization -----------------------------------------------------------------------
+
+def base_env(device: str, other_device: str | None) -> dict:
+    import torch
+
+    env = {"device": torch.device(device)}
+    if other_device is not None:
+        env["other_device"] = torch.device(other_device)
+    return env
+
+
+def make_tensor(raw: TensorRaw, plan: GivenPlan, env: dict):
+    import torch
+
+    device = env["device"] if plan.spec.tensor.device == "device" else (
+        torch.device("cpu") if plan.spec.tensor.device == "cpu" else env["other_device"])
+    tensor = torch.from_numpy(np.ascontiguousarray(raw.array)).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
+    if _requires_grad(plan, env):
+        tensor.requires_grad_(True)
+    return tensor
+
+
+def _requires_grad(plan: GivenPlan, env: dict) -> bool:
+    flag = plan.spec.tensor.requires_grad
+    if isinstance(flag, bool):
+        return flag
+    return bool(plan.requires_grad_expr(env))
+
+
+def derived_value(plan: GivenPlan, env: dict):
+    value = plan.expr(env)
+    if plan.kind == "module":
+        value = value.to(env["device"])
+    return value
+
+
+def materialize(plans: list[GivenPlan], example: Example, device: str, other_device: str | None) -> dict:
+    """Make the environment for one run: base names plus every given value, in order."""
+    if example._fresh_env is not None:  # made while drawing; use it once, then rebuild
+        env, example._fresh_env = example._fresh_env, None
+        return env
+    import torch
+
+    env = base_env(device, other_device)
+    torch.manual_seed(example.torch_seed)
+    for plan in plans:
+        if plan.drawn:
+            raw = example.raw[plan.name]
+            env[plan.name] = make_tensor(raw, plan, env) if isinstance(raw, TensorRaw) else raw
+        else:
+            env[plan.name] = derived_value(plan, env)
+    return env
+
+
+def shape_of(value: Any) -> tuple:
+    return tuple(int(side) for side in (value.shape if hasattr(value, "shape") else value))
+
+
+def example_strategy(plans: list[GivenPlan], device: str, other_device: str | None) -> st.SearchStrategy:
+    """The strategy for a whole claim: draws every given entry in order into an Example."""
+
+    @st.composite
+    def draw_example(draw):
+        import torch
+
+        torch_seed = draw(st.integers(0, SEED_BOUND))
+        env = base_env(device, other_device)
+        torch.manual_seed(torch_seed)
+        raw: dict[str, Any] = {}
+        for plan in plans:
+            if plan.kind == "tensor":
+                dtype = draw(st.sampled_from(plan.dtypes)) if len(plan.dtypes) > 1 else plan.dtypes[0]
+                spec = plan.spec.tensor
+                if isinstance(spec.shape, list):
+                    shape = tuple(spec.shape)
+                elif isinstance(spec.shape, str):
+                    shape = shape_of(plan.shape_expr(env))
+                else:
+                    shape = draw(shape_strategy(spec.shape))
+                array = draw(array_strategy(dtype, shape, spec.elements))
+                raw[plan.name] = TensorRaw(array, dtype)
+                env[plan.name] = make_tensor(raw[plan.name], plan, env)
+            elif plan.drawn:
+                raw[plan.name] = env[plan.name] = draw(scalar_strategy(plan))
+            else:
+                env[plan.name] = derived_value(plan, env)
+        return Example(raw=raw, torch_seed=torch_seed, _fresh_env=env)
+
+    return draw_example()
+
+
+def pinned_example(plans: list[GivenPlan], values: dict, fail: Callable[[str, str], Exception]) -> Example:
+    """An Example from a spec's ``examples:`` entry (literal values; dtypes default to the first)."""
+    by_name = {p.name: p for p in plans}
+    raw: dict[str, Any] = {}
+    seed = values.get("torch_seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= SEED_BOUND:
+        raise fail("torch_seed", f"torch_seed must be an integer from 0 to {SEED_BOUND}")
+    for name, value in values.items():
+        if name == "torch_seed":
+            continue
+        plan = by_name.get(name)
+        if plan is None:
+            raise fail(name, f"{name!r} is not a name under given: ({', '.join(by_name) or 'none'})")
+        if not plan.drawn:
+            raise fail(name, f"{name!r} is computed by an {plan.kind}: entry and cannot be pinned")
+    for plan in plans:
+        if not plan.drawn:
+            continue
+        if plan.name not in values:
+            raise fail(plan.name, f"pinned example does not give {plan.name!r}; every drawn name needs a value")
+        value = values[plan.name]
+        if plan.kind == "tensor":
+            dtype = plan.dtypes[0]
+            if isinstance(value, dict):
+                unknown = set(value) - {"value", "dtype"}
+                if unknown or "value" not in value:
+                    raise fail(plan.name, "a pinned tensor is a literal or {value: LITERAL, dtype: NAME}")
+                dtype = value.get("dtype", dtype)
+                if dtype not in plan.dtypes:
+                    raise fail(plan.name, f"dtype {dtype!r} is not among this tensor's dtypes ({', '.join(plan.dtypes)})")
+                value = value["value"]
+            try:
+                array = np.array(value, dtype=NUMPY_DTYPE[dtype])
+            except (TypeError, ValueError) as exc:
+                raise fail(plan.name, f"cannot make a {dtype} tensor from {value!r}: {exc}") from None
+            raw[plan.name] = TensorRaw(array, dtype)
+        else:
+            raw[plan.name] = value
+    return Example(raw=raw, torch_seed=seed, pinned=True)

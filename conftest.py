@@ -1,0 +1,2 @@
+# The project's own tests drive the plugin through pytest's pytester fixture.
+pytest_plugins = ["pytester"]
