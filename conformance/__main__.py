@@ -10,7 +10,26 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     schema_cmd = sub.add_parser("schema", help="write the spec format's JSON Schema")
     schema_cmd.add_argument("-o", "--output", default=None, help="path (default: the copy shipped in the package)")
+    report_cmd = sub.add_parser("report", help="merge results files into docs (verified-behaviour.md/.html)")
+    report_cmd.add_argument("rest", nargs=argparse.REMAINDER)
+    mutate_cmd = sub.add_parser("mutate", help="run the suite under every built-in mutant; print the kill matrix")
+    mutate_cmd.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser("mutants", help="list the built-in mutants")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        from . import report
+
+        return report.main(args.rest)
+    if args.command == "mutate":
+        from . import mutation
+
+        return mutation.main(args.rest)
+    if args.command == "mutants":
+        from . import mutants
+
+        for mutant in mutants.MUTANTS.values():
+            print(f"{mutant.name:40s} {mutant.topic:14s} {mutant.description}")
+        return 0
     if args.command == "schema":
         from pathlib import Path
 

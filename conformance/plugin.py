@@ -50,6 +50,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="base seed for Hypothesis; printed in the header of every run")
     group.addoption("--conformance-specs", action="append", default=[],
                     help="an extra directory of spec files to collect (repeatable)")
+    group.addoption("--conformance-results", default=None, metavar="PATH",
+                    help="write a JSON results file (one per run, merged from xdist workers)")
+    group.addoption("--conformance-known-failures", default=None, metavar="FILE",
+                    help="file of claim ids expected to fail on this build, one per line: ID[ DEVICE] # reason")
+    group.addoption("--conformance-mutant", default=None, metavar="NAME",
+                    help="apply a built-in mutant of torch inside this process (env CONFORMANCE_MUTANT); "
+                         "see python -m conformance mutants")
     group.addoption("--conformance-seeds-dir", default=None,
                     help="directory of the seed articles, to check quotes verbatim "
                          "(default: env CONFORMANCE_SEEDS, else ../shared/seeds beside the rootdir if present)")
@@ -85,6 +92,27 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--conformance-specs: {directory} is not a directory")
         if str(directory) not in config.args:
             config.args.append(str(directory))
+    mutant = config.getoption("--conformance-mutant") or os.environ.get("CONFORMANCE_MUTANT")
+    if mutant:
+        from . import mutants
+
+        try:
+            mutants.apply(mutant)
+        except KeyError as exc:
+            raise pytest.UsageError(str(exc.args[0])) from None
+    results_path = config.getoption("--conformance-results")
+    if results_path and not hasattr(config, "workerinput"):  # the xdist controller (or a plain run) writes it
+        from .results import ResultsRecorder
+
+        config.pluginmanager.register(ResultsRecorder(config, Path(results_path)), "conformance-results")
+    known = config.getoption("--conformance-known-failures")
+    if known:
+        from .knownfail import KnownFailures
+
+        try:
+            config.pluginmanager.register(KnownFailures.from_file(Path(known)), "conformance-known-failures")
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.stash[CONTEXT] = Context(
         profile=profile, devices=wanted, version=installed_torch_version(), seeds_dir=_seeds_dir(config),
         spec_roots=[Path(config.rootpath) / "specs", *extra], seed_explicit=seed is not None)
@@ -164,6 +192,11 @@ class ClaimItem(pytest.Item):
         self.stats = RunStats()
         self.duplicate_of: str | None = None
         self.snippet: str | None = None
+        c = claim.claim
+        self.user_properties.extend([
+            ("claim_id", c.id), ("device", slot.label), ("topic", claim.topic), ("verdict", c.verdict),
+            ("spec_file", claim.file), ("spec_line", claim.line),
+        ])
         for marker in ("conformance", claim.topic, claim.claim.verdict, *_device_names(slot)):
             self.add_marker(marker)
 
