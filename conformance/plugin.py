@@ -252,7 +252,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     counts: dict[str, dict[str, int]] = {}
     verdicts = {"confirmed": 0, "mismatch": 0}
     spec_errors = 0
-    for outcome in ("passed", "failed", "skipped", "error"):
+    for outcome in ("passed", "failed", "skipped", "error", "xfailed", "xpassed"):
         for report in terminalreporter.stats.get(outcome, []):
             if getattr(report, "when", "call") not in ("call", "setup"):
                 continue
@@ -261,7 +261,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
                 if "spec-error" in report.nodeid:
                     spec_errors += 1
                 continue
-            key = "failed" if outcome == "error" else outcome
+            key = {"error": "failed", "xfailed": "known failures", "xpassed": "failed"}.get(outcome, outcome)
             counts.setdefault(slot, {}).setdefault(key, 0)
             counts[slot][key] += 1
             check = dict(getattr(report, "user_properties", [])).get("verdict_check")
@@ -273,8 +273,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     tr.section("conformance summary")
     for slot in sorted(counts):
         c = counts[slot]
+        known = f", {c['known failures']} known failures" if c.get("known failures") else ""
         tr.write_line(f"{slot}: {c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
-                      f"{c.get('skipped', 0)} skipped")
+                      f"{c.get('skipped', 0)} skipped{known}")
     tr.write_line(f"verdict checks: {verdicts['confirmed']} confirmed, {verdicts['mismatch']} mismatched")
     if spec_errors:
         tr.write_line(f"spec files with errors: {spec_errors}")
