@@ -256,9 +256,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         for report in terminalreporter.stats.get(outcome, []):
             if getattr(report, "when", "call") not in ("call", "setup"):
                 continue
-            slot = _slot_of(report.nodeid)
+            slot = dict(getattr(report, "user_properties", [])).get("device")
             if slot is None:
-                if "spec-error" in report.nodeid:
+                if report.nodeid.endswith("::spec-error"):
                     spec_errors += 1
                 continue
             key = {"error": "failed", "xfailed": "known failures", "xpassed": "failed"}.get(outcome, outcome)
@@ -279,12 +279,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     tr.write_line(f"verdict checks: {verdicts['confirmed']} confirmed, {verdicts['mismatch']} mismatched")
     if spec_errors:
         tr.write_line(f"spec files with errors: {spec_errors}")
-
-
-def _slot_of(nodeid: str) -> str | None:
-    if "::" not in nodeid or not nodeid.endswith("]") or "[" not in nodeid:
-        return None
-    return nodeid.rsplit("[", 1)[1][:-1]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,77 @@
+"""Known-failure lists: expected failures, strict unexpected passes, stale entries, bad lines."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conformance.knownfail import KnownFailures
+
+SPEC = textwrap.dedent("""\
+    topic: backward
+    claims:
+      - id: grads-accumulate
+        sources: [{seed: 002_6f65035d0d7de381.txt, quote: 該張量的梯度將累加到.grad屬性中}]
+        statement: backward adds into .grad.
+        verdict: holds
+        given:
+          x: {tensor: {dtype: float, requires_grad: true}}
+        do:
+          - (x * 3).sum().backward()
+          - (x * 3).sum().backward()
+        expect:
+          - close: {actual: x.grad, expected: 6.0}
+      - id: grads-overwritten
+        sources: [{seed: 002_6f65035d0d7de381.txt, quote: 該張量的梯度將累加到.grad屬性中}]
+        statement: a deliberately wrong claim, as a fork's build would fail it.
+        verdict: holds
+        given:
+          x: {tensor: {dtype: float, requires_grad: true}}
+        do:
+          - (x * 3).sum().backward()
+          - (x * 3).sum().backward()
+        expect:
+          - close: {actual: x.grad, expected: 3.0}
+    """)
+
+
+def run(pytester: pytest.Pytester, known: str, *extra: str):
+    pytester.makefile(".yaml", **{"specs/backward": SPEC})
+    pytester.makefile(".txt", known=known)
+    return pytester.runpytest_subprocess(
+        "specs", "-p", "no:cacheprovider", "--conformance-devices=cpu", "--conformance-profile=ci",
+        "--conformance-known-failures=known.txt", "-rxX", *extra)
+
+
+def test_listed_failure_is_expected_and_stale_entry_reported(pytester):
+    result = run(pytester, "grads-overwritten  # our backward overwrites (fork issue 7)\n"
+                           "no-such-claim  # typo in the list\n")
+    result.assert_outcomes(passed=1, xfailed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*XFAIL*grads-overwritten*fork issue 7*",
+                                 "*known.txt:2: entry no-such-claim matches no claim that ran*"])
+
+
+def test_listed_claim_that_passes_is_a_strict_unexpected_pass(pytester):
+    result = run(pytester, "grads-accumulate[cpu]  # we thought this failed\n"
+                           "grads-overwritten  # expected\n")
+    result.assert_outcomes(failed=1, xfailed=1)
+    result.stdout.fnmatch_lines(["*XPASS(strict)*we thought this failed*"])
+    assert result.ret == 1
+
+
+def test_slot_specific_entry_does_not_cover_other_slots(pytester):
+    result = run(pytester, "grads-overwritten[cuda]  # only on cuda\n")
+    result.assert_outcomes(passed=1, failed=1)
+
+
+def test_malformed_line_is_a_usage_error_naming_the_line(tmp_path: Path):
+    with pytest.raises(ValueError, match=r"known\.txt:2: expected 'CLAIM-ID\[SLOT\]  # reason'"):
+        KnownFailures.parse("ok-claim  # fine\nmissing-reason\n", tmp_path / "known.txt")
+
+
+def test_parse_reads_ids_slots_and_reasons(tmp_path: Path):
+    known = KnownFailures.parse("# comment\n\na-b[cuda]  # r1\nc-d # r2\n", tmp_path / "k.txt")
+    assert [(e.claim_id, e.slot, e.reason, e.line) for e in known.entries] == [
+        ("a-b", "cuda", "r1", 3), ("c-d", None, "r2", 4)]
+    assert known.entry_for("a-b", "cpu") is None and known.entry_for("c-d", "cpu").reason == "r2"
