@@ -196,6 +196,8 @@ class ClaimItem(pytest.Item):
         self.user_properties.extend([
             ("claim_id", c.id), ("device", slot.label), ("topic", claim.topic), ("verdict", c.verdict),
             ("spec_file", claim.file), ("spec_line", claim.line),
+            ("statement", c.statement), ("refinement", c.refinement),
+            ("sources", [{"seed": s.seed, "quote": s.quote} for s in c.sources]),
         ])
         for marker in ("conformance", claim.topic, claim.claim.verdict, *_device_names(slot)):
             self.add_marker(marker)
@@ -267,7 +269,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
             check = dict(getattr(report, "user_properties", [])).get("verdict_check")
             if check in verdicts:
                 verdicts[check] += 1
-    if not counts and not spec_errors:
+    recorder = config.pluginmanager.get_plugin("conformance-results")
+    where = recorder.summary_lines() if recorder is not None else []
+    if not counts and not spec_errors and not where:
         return
     tr = terminalreporter
     tr.section("conformance summary")
@@ -279,6 +283,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     tr.write_line(f"verdict checks: {verdicts['confirmed']} confirmed, {verdicts['mismatch']} mismatched")
     if spec_errors:
         tr.write_line(f"spec files with errors: {spec_errors}")
+    for line in where:
+        tr.write_line(line)
 
 
 @pytest.hookimpl(hookwrapper=True)

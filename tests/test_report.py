@@ -1,0 +1,184 @@
+"""The report: merging results files from several torch versions into Markdown and one offline HTML page."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import textwrap
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conformance import report
+
+SPEC = textwrap.dedent("""\
+    topic: backward
+    claims:
+      - id: grads-accumulate
+        sources: [{seed: 002_6f65035d0d7de381.txt, quote: 該張量的梯度將累加到.grad屬性中}]
+        statement: backward adds into .grad, so x * 3 twice gives 6 | not 3.
+        verdict: holds
+        given:
+          x: {tensor: {dtype: float, requires_grad: true}}
+        do:
+          - (x * 3).sum().backward()
+          - (x * 3).sum().backward()
+        expect:
+          - close: {actual: x.grad, expected: 6.0}
+          - {that: "x.grad is not None", torch: ">=1.13"}
+          - {that: "x.grad is not None", torch: "<1.13"}
+      - id: no-grad-results-do-not-require-grad
+        sources: [{seed: 001_d61604267d30844b.txt, quote: 每一步的计算结果中requires_grad都是False}]
+        statement: inside no_grad, results do not require grad.
+        verdict: holds
+        given:
+          x: {tensor: {dtype: float, requires_grad: true}}
+        do:
+          - |
+            with torch.no_grad():
+                y = x * 2
+        expect:
+          - that: not y.requires_grad
+    """)
+
+
+@pytest.fixture(scope="module")
+def real_results(tmp_path_factory) -> dict:
+    """One real results file, written by the plugin in a pytest session run in this process (cheap: torch
+    is already imported)."""
+    root = tmp_path_factory.mktemp("run")
+    (root / "specs").mkdir()
+    (root / "specs" / "backward.yaml").write_text(SPEC, encoding="utf-8")
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        code = pytest.main(["specs", "-p", "no:cacheprovider", "-q", "--conformance-profile=ci",
+                            "--conformance-devices=cpu,nosuchdevice", "--conformance-results=results.json"])
+    finally:
+        os.chdir(here)
+    assert code == 0
+    return json.loads((root / "results.json").read_text(encoding="utf-8"))
+
+
+def claim(data: dict, claim_id: str) -> dict:
+    return next(c for c in data["claims"] if c["id"] == claim_id)
+
+
+def newer_torch(data: dict) -> dict:
+    """The same run as if made on a newer torch where one claim fails and another's expectation changed."""
+    new = copy.deepcopy(data)
+    new["torch"].update(version="2.99.0+cpu", release="2.99.0")
+    new["finished"] = "2999-01-01T00:00:00+00:00"
+    failed = claim(new, "no-grad-results-do-not-require-grad")["results"][0]
+    failed.update(outcome="failed", message="claim no-grad-results-do-not-require-grad [cpu] failed\n"
+                                            "expect[0] that: not y.requires_grad",
+                  snippet="import torch\nassert False  # <script>alert(1)</script>")
+    claim(new, "grads-accumulate")["results"][0]["applied"] = ["expect[1] torch>=2.99"]
+    claim(new, "grads-accumulate")["statement"] = "backward adds into .grad <script>alert(1)</script> | really"
+    return new
+
+
+@pytest.fixture()
+def two_versions(tmp_path: Path, real_results: dict) -> Path:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "torch-old.json").write_text(json.dumps(real_results), encoding="utf-8")
+    (folder / "torch-new.json").write_text(json.dumps(newer_torch(real_results)), encoding="utf-8")
+    (folder / "notes.json").write_text("{}", encoding="utf-8")  # not a results file: warned about, skipped
+    return folder
+
+
+class Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids, self.links, self.text, self.tags = set(), [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name == "id":
+                self.ids.add(value)
+            if name in ("src", "href") and value is not None:
+                self.links.append(value)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_real_results_file_has_applied_labels(real_results):
+    assert claim(real_results, "grads-accumulate")["results"][0]["applied"] == ["expect[1] torch>=1.13"]
+
+
+def test_merged_markdown_shows_both_versions_the_failure_and_what_changed(two_versions, tmp_path, capsys,
+                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./specs here: claims.md falls back to the claims in the results
+    out = tmp_path / "docs"
+    assert report.main([str(two_versions), "-o", str(out), "--specs", str(two_versions.parent / "nospecs")]) == 2
+    assert report.main([str(two_versions), "-o", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "notes.json: not a conformance results file" in printed.err
+    md = (out / "verified-behaviour.md").read_text(encoding="utf-8")
+    assert "_Generated by `python -m conformance report" in md
+    overview = md.split("## Overview")[1].split("## Counts")[0]
+    header = next(line for line in overview.splitlines() if line.startswith("| claim |"))
+    assert header.count(" · cpu |") == 2 and "torch 2.99.0+cpu · cpu" in header
+    row = next(line for line in overview.splitlines() if line.startswith("| [no-grad-results-do-not-require-grad]"))
+    assert row.count("✅") == 1 and row.count("❌") == 1 and row.count("⏭") == 2
+    assert "❌ failed" in md and "expect[0] that: not y.requires_grad" in md
+    changed = md.split("## What changed between versions")[1].split("## Not run")[0]
+    assert "[no-grad-results-do-not-require-grad]" in changed and "outcome passed → failed" in changed
+    assert "[grads-accumulate]" in changed and "applied expectations changed" in changed
+    assert "expect[1] torch>=2.99" in changed
+    not_run = md.split("## Not run")[1].split("## Claims")[0]
+    assert "nosuchdevice" in not_run and "2 of 2 claims not run" in not_run
+    # the newest run's wording wins, escaped for Markdown: the pipe cannot break a table
+    assert "backward adds into .grad \\<script>alert(1)\\</script> | really" in md
+    assert "| 2 | 2 | 0 | 0 |" in md.split("### Per topic")[1]  # backward: 2 claims, 2 holds
+    claims_md = (out / "claims.md").read_text(encoding="utf-8")
+    assert "from the results files" in claims_md.splitlines()[2] and "### grads-accumulate" in claims_md
+
+
+def test_html_page_parses_lists_every_claim_and_works_offline(two_versions, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "docs"
+    assert report.main([str(two_versions), "-o", str(out)]) == 0
+    text = (out / "verified-behaviour.html").read_text(encoding="utf-8")
+    page = Page()
+    page.feed(text)
+    page.close()
+    ids = {c["id"] for c in json.loads((two_versions / "torch-old.json").read_text(encoding="utf-8"))["claims"]}
+    for claim_id in ids:
+        assert report.html_id(claim_id) in page.ids
+    assert not [link for link in page.links if not link.startswith("#")], "links must stay inside the page"
+    assert "link" not in page.tags and "img" not in page.tags
+    assert "http://" not in text and "https://" not in text
+    assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text  # autoescaped
+    assert {"filter-topic", "filter-verdict", "filter-outcome", "overview-table"} <= page.ids
+    assert text.count("<script>") == 1 and text.count("<style>") == 1
+
+
+def test_claims_md_lists_every_claim_from_the_spec_files(tmp_path, monkeypatch):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "backward.yaml").write_text(SPEC, encoding="utf-8")
+    (specs / "broken.yaml").write_text("topic: detach\nclaims: []\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert report.main(["--claims-only", "-o", "docs/"]) == 0
+    md = (tmp_path / "docs" / "claims.md").read_text(encoding="utf-8")
+    assert md.splitlines()[2].startswith("_Generated by `python -m conformance report --claims-only -o docs/`")
+    assert "### grads-accumulate" in md and "### no-grad-results-do-not-require-grad" in md
+    assert "> 該張量的梯度將累加到.grad屬性中" in md and "`specs/backward.yaml:3`" in md
+    assert "| holds | 2 |" in md and "| [backward](#topic-backward) | 2 | 2 | 0 | 0 |" in md
+    assert "`specs/broken.yaml`" in md  # a file that cannot be read is named, not silently dropped
+    assert not (tmp_path / "docs" / "verified-behaviour.md").exists()
+
+
+def test_report_needs_results_unless_claims_only(tmp_path, capsys):
+    assert report.main(["-o", str(tmp_path)]) == 2
+    assert "--claims-only" in capsys.readouterr().err
+
+
+def test_templates_ship_with_the_package():
+    names = {p.name for p in report.TEMPLATES.iterdir()}
+    assert {"verified-behaviour.md.jinja", "verified-behaviour.html.jinja", "claims.md.jinja"} <= names
