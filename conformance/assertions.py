@@ -168,6 +168,21 @@ def expect_warning(at: Located, written: str, run: Callable[[], None], kind: typ
     raise StepFailed(at, written, f"expected {kind.__name__}{_matching(pattern)}; saw {seen}")
 
 
+def expect_no_warning(at: Located, written: str, run: Callable[[], None], kind: type) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            run()
+        except ClaimFailure:
+            raise
+        except Exception as exc:
+            raise StepFailed(at, written, f"raised {type(exc).__name__}: {first_line(exc)}") from None
+    emitted = [w for w in caught if issubclass(w.category, kind)]
+    if emitted:
+        raise StepFailed(at, written, f"expected no {kind.__name__}, but saw {emitted[0].category.__name__}: "
+                         f"{str(emitted[0].message).splitlines()[0]}")
+
+
 def _matching(pattern: str | None) -> str:
     return f" matching {pattern!r}" if pattern is not None else ""
 

@@ -15,6 +15,7 @@ claim's problems do not stop the others from being checked, and all are reported
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,7 @@ class CompiledStep:
     block: Any
     raises: type | None = None
     warns: type | None = None
+    no_warning: type | None = None
     match: str | None = None
 
 
@@ -90,9 +92,17 @@ class _Compiler:
             raise SpecError(self.doc.file, line, render_path(path), exc.message) from None
 
     def exception_class(self, name: str, path: tuple, base: type) -> type:
-        value = self.expression(name, path, set())({})
+        what = "an exception" if base is BaseException else "a warning"
+        # Only a (dotted) name is evaluated here, at collection time: `1/0` or `10 ** 10 ** 10` never runs.
+        if not re.fullmatch(r"[A-Za-z]\w*(\.[A-Za-z]\w*)*", name.strip()):
+            example = "RuntimeError" if base is BaseException else "UserWarning"
+            raise self.fail(path, f"{name!r} is not the name of {what} class (e.g. {example})")
+        try:
+            value = self.expression(name.strip(), path, set())({})
+        except expressions.ExpressionError as exc:
+            raise self.fail(path, exc.message) from None
         if not (isinstance(value, type) and issubclass(value, base)):
-            raise self.fail(path, f"{name!r} is not {'an exception' if base is BaseException else 'a warning'} class")
+            raise self.fail(path, f"{name!r} is not {what} class")
         return value
 
     def version_ok(self, spec_text: str | None, path: tuple) -> bool:
@@ -148,6 +158,8 @@ class _Compiler:
         out = []
         for index, entry in enumerate(entries):
             here = path + (index,)
+            if isinstance(entry, str) and not entry.strip():  # Step(do="") would raise a pydantic error
+                raise self.fail(here, "empty step; write a statement or remove the entry")
             step = entry if isinstance(entry, Step) else Step(do=entry)
             code_path = here if isinstance(entry, str) else here + ("do",)
             if not self.version_ok(step.torch, here + ("torch",)):
@@ -162,6 +174,8 @@ class _Compiler:
                 compiled.raises = self.exception_class(step.raises, here + ("raises",), BaseException)
             if step.warns:
                 compiled.warns = self.exception_class(step.warns, here + ("warns",), Warning)
+            if step.no_warning:
+                compiled.no_warning = self.exception_class(step.no_warning, here + ("no_warning",), Warning)
             known.update(block.assigns)
             out.append(compiled)
         return out

@@ -799,6 +799,11 @@ def _safe_sum(iterable: Any, start: Any = 0) -> Any:
     return builtins.sum(iterable, start)
 
 
+def _safe_type(obj: Any) -> type:
+    """type(x) for specs: the one-argument form only (the three-argument form builds classes)."""
+    return builtins.type(obj)
+
+
 def _safe_hasattr(obj: Any, name: Any) -> bool:
     """hasattr for specs: names starting with '_' are refused, like attribute access."""
     if not isinstance(name, str) or name.startswith("_"):
@@ -806,7 +811,7 @@ def _safe_hasattr(obj: Any, name: Any) -> bool:
     return builtins.hasattr(obj, name)
 
 
-for _fn, _label in ((_safe_range, "range"), (_safe_pow, "pow"), (_safe_sum, "sum"), (_safe_hasattr, "hasattr")):
+for _fn, _label in ((_safe_range, "range"), (_safe_pow, "pow"), (_safe_sum, "sum"), (_safe_hasattr, "hasattr"), (_safe_type, "type")):
     _fn.__name__ = _label
     _fn.__qualname__ = _label
 del _fn, _label
@@ -844,6 +849,7 @@ def _build_global_names() -> Mapping[str, object]:
         "pow": _safe_pow,
         "sum": _safe_sum,
         "hasattr": _safe_hasattr,
+        "type": _safe_type,
     }
     for name in _BUILTIN_NAMES:
         names[name] = getattr(builtins, name)
@@ -1382,6 +1388,14 @@ class _Compiler:
         ops = [_COMPAREOPS[type(op)] for op in node.ops]
         rights = [self.expr(c) for c in node.comparators]
         pairs = list(zip(ops, rights))
+        if len(pairs) == 1:  # `a > b` on tensors gives a tensor: no truth test, as in Python
+            (single_op, single_right), = pairs
+
+            def compare_one(frame: _Frame) -> Any:
+                _spend(frame, node)
+                return single_op(left(frame), single_right(frame))
+
+            return compare_one
 
         def compare(frame: _Frame) -> Any:
             _spend(frame, node)

@@ -80,6 +80,11 @@ def step_lines(step: CompiledStep) -> list[str]:
                 textwrap.indent(code, "    "),
                 f"assert any(issubclass(w.category, {name}) and re.search({pattern}, str(w.message)) for w in caught), "
                 f"[str(w.message) for w in caught]"]
+    if step.no_warning is not None:
+        name = _class_name(step.no_warning)
+        return [comment, "with warnings.catch_warnings(record=True) as caught:", "    warnings.simplefilter('always')",
+                textwrap.indent(code, "    "),
+                f"assert not [w for w in caught if issubclass(w.category, {name})], [str(w.message) for w in caught]"]
     return [comment, code]
 
 

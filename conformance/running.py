@@ -22,7 +22,7 @@ from hypothesis import example as pin
 from hypothesis import given, seed
 
 from . import expressions
-from .assertions import ClaimFailure, StepFailed, expect_exception, expect_warning
+from .assertions import ClaimFailure, StepFailed, expect_exception, expect_no_warning, expect_warning
 from .compiling import CompiledCheck, CompiledClaim, CompiledStep
 from .devices import Slot
 from .errors import SpecError
@@ -65,6 +65,8 @@ def run_steps(steps: list[CompiledStep], env: dict) -> None:
             expect_exception(step.at, step.written, run, step.raises, step.match)
         elif step.warns is not None:
             expect_warning(step.at, step.written, run, step.warns, step.match)
+        elif step.no_warning is not None:
+            expect_no_warning(step.at, step.written, run, step.no_warning)
         else:
             try:
                 run()

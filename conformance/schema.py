@@ -163,13 +163,23 @@ class Step(Strict):
     do: str = Field(min_length=1)
     raises: Optional[str] = None
     warns: Optional[str] = None
+    no_warning: Optional[str] = None
     match: Optional[str] = None
     torch: Optional[str] = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _has_do(cls, value: Any) -> Any:
+        # `- f = lambda t: t` or `- d = {a: 1}` unquoted is read by YAML as a mapping, not as code.
+        if isinstance(value, dict) and "do" not in value:
+            raise ValueError("a step written as a mapping needs 'do:'; if the step is code containing ': ' "
+                             "(a lambda, a dict), quote it or write it as a block with '|'")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> "Step":
-        if self.raises and self.warns:
-            raise ValueError("a step may expect an exception or a warning, not both")
+        if sum(bool(x) for x in (self.raises, self.warns, self.no_warning)) > 1:
+            raise ValueError("a step takes at most one of 'raises', 'warns' and 'no_warning'")
         if self.match is not None and not (self.raises or self.warns):
             raise ValueError("'match' needs 'raises' or 'warns'")
         if self.match is not None:
@@ -318,6 +328,9 @@ def _errors_from(doc: Document, exc: ValidationError) -> list[SpecError]:
         path = tuple("except" if p == "except_" else p for p in path)
         message = _message(err, path)
         if path in seen:
+            # Union alternatives: a specific problem (a validator's message) beats "wrong type".
+            if seen[path].message.startswith("wrong type") and not message.startswith("wrong type"):
+                seen[path] = SpecError(doc.file, doc.line_of(path), render_path(path), message)
             continue
         seen[path] = SpecError(doc.file, doc.line_of(path), render_path(path), message)
     return _dedupe_union_noise(list(seen.values()))
@@ -345,6 +358,8 @@ def _message(err: dict, path: tuple) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"unknown key {path[-1]!r}" + _suggest_keys(path)
+    if not path and kind == "model_type":
+        return f"a spec file must be a mapping with 'topic:' and 'claims:' (got {type(err.get('input')).__name__})"
     if kind == "missing":
         return f"missing required key {path[-1]!r}"
     if kind == "string_pattern_mismatch" and path and path[-1] == "id":
@@ -356,6 +371,7 @@ def _message(err: dict, path: tuple) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     if msg.startswith("Input should be a valid"):
+        msg = re.sub(r" or instance of \w+$", "", msg)  # pydantic's model class names mean nothing to authors
         msg = f"wrong type: {msg[0].lower()}{msg[1:]} (got {type(err.get('input')).__name__})"
     return msg
 

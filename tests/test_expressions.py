@@ -168,8 +168,12 @@ def test_names_and_shadowing():
 def test_global_names():
     assert GLOBAL_NAMES["torch"] is torch and GLOBAL_NAMES["np"] is np
     assert GLOBAL_NAMES["F"] is torch.nn.functional and GLOBAL_NAMES["optim"] is torch.optim
-    for absent in ("open", "eval", "exec", "getattr", "print", "type", "__import__", "re"):
+    for absent in ("open", "eval", "exec", "getattr", "print", "__import__", "re"):
         assert absent not in GLOBAL_NAMES
+    assert GLOBAL_NAMES["type"] is not type  # only the one-argument form
+    with pytest.raises(TypeError):
+        evaluate("type('A', (), {})")
+    assert evaluate("type(1) is int")
     with pytest.raises(TypeError):
         GLOBAL_NAMES["open"] = open  # type: ignore[index]
     assert evaluate("len(list(range(100000)))") == 100000
@@ -177,6 +181,13 @@ def test_global_names():
         evaluate("range(100001)")
     assert evaluate("pow(2, 10), pow(3, 10**9, 7)") == (1024, pow(3, 10**9, 7))
     assert evaluate("issubclass(UserWarning, Warning) and RuntimeError is not None") is True
+
+
+def test_single_comparison_of_tensors_gives_a_tensor():
+    env = {"a": torch.ones(3), "b": torch.zeros(3)}
+    assert torch.equal(compile_expression("a > b", env)(env), torch.ones(3, dtype=torch.bool))
+    assert compile_expression("0 < 1 < 2", [])({}) is True
+    assert compile_expression("0 < 2 < 1", [])({}) is False
 
 
 def test_undefined_names_statically():
