@@ -73,6 +73,8 @@ def unavailable_reason(name: str) -> str | None:
 
 def slots(constraint: Any, wanted: tuple[str, ...]) -> list[Slot]:
     """The slots of one claim given its ``devices`` constraint and the requested devices."""
+    if hasattr(constraint, "model_dump"):  # the validated spec's DevicesOnly/DevicesExcept model
+        constraint = constraint.model_dump(by_alias=True)
     if constraint == "cross":
         others = [d for d in wanted if d != "cpu"] or ["cuda"]
         out = []

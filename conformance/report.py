@@ -55,6 +55,7 @@ MARKS = {
     "error": "⚠",
     "xfailed": "🔶",
     "xpassed": "❗",
+    "na": "",
     None: "—",
 }
 LEGEND = [
@@ -65,14 +66,17 @@ LEGEND = [
     ("xfailed", "known failure: failed, and listed in a known-failure file"),
     ("xpassed", "unexpected pass: listed as a known failure but passed"),
     (None, "not in these results: the claim was not part of that run"),
+    ("na", "not applicable: the claim has no item for that device slot (a cross-device claim runs "
+           "only as cpu-cuda; a claim may be limited to some devices)"),
 ]
 OUTCOME_ORDER = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
 OUTCOME_NAMES = {"passed": "passed", "failed": "failed", "error": "error", "xfailed": "known failure",
-                 "xpassed": "unexpected pass", "skipped": "skipped (not run)", None: "not in these results"}
+                 "xpassed": "unexpected pass", "skipped": "skipped (not run)", None: "not in these results",
+                 "na": "not applicable"}
 
 
 # -- inputs ----------------------------------------------------------------------------------------
-@dataclass
+@dataclass(eq=False)
 class Run:
     path: str
     data: dict
@@ -113,7 +117,7 @@ def find_results(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
     return unique, problems
 
 
-def load_runs(paths: list[Path], named: set[Path] | None = None) -> tuple[list[Run], list[str]]:
+def load_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
     runs, problems = [], []
     for path in paths:
         try:
@@ -163,9 +167,11 @@ def merge(runs: list[Run]) -> dict:
     columns: dict[tuple, Column] = {}
     claims: dict[str, dict] = {}
     latest: dict[str, str] = {}
+    present_in: dict[str, set] = {}  # claim id -> the runs that have it (on any device slot)
     for run in runs:
         for claim in run.data.get("claims", []):
             cid = claim["id"]
+            present_in.setdefault(cid, set()).add(id(run))
             stamp = run.data.get("finished") or ""
             if cid not in claims or stamp >= latest[cid]:
                 meta = {k: claim.get(k) for k in ("id", "topic", "verdict", "statement", "refinement",
@@ -173,12 +179,19 @@ def merge(runs: list[Run]) -> dict:
                 cells = claims[cid]["cells"] if cid in claims else {}
                 claims[cid] = {**meta, "cells": cells}
                 latest[cid] = stamp
+            absent = {f"not run on {result['device']}: {item['reason']}"
+                      for result in claim.get("results", [])
+                      for item in run.data.get("devices", {}).get("absent", [])}
             for result in claim.get("results", []):
                 key = (run.torch, result["device"])
+                note = result.get("reason") or ""
+                if result["outcome"] == "skipped" and note in absent:
+                    note = "device absent on that machine (see Not run)"
                 column = columns.setdefault(key, Column(run.torch, run.release, result["device"]))
                 if run not in column.runs:
                     column.runs.append(run)
-                claims[cid]["cells"].setdefault(column.key, []).append({**result, "run": run.label, "torch": run.torch})
+                entry = {**result, "run": run.label, "torch": run.torch, "note": note}
+                claims[cid]["cells"].setdefault(column.key, []).append(entry)
     ordered_columns = sorted(columns.values(), key=lambda c: (c.release, c.torch, _device_order(c.device)))
     topic_order = _topic_order()
     rows = []
@@ -188,14 +201,19 @@ def merge(runs: list[Run]) -> dict:
         cells = []
         for column in ordered_columns:
             entries = claim["cells"].get(column.key, [])
-            outcome = max((e["outcome"] for e in entries), key=lambda o: RANK.get(o, 0)) if entries else None
+            if entries:
+                outcome = max((e["outcome"] for e in entries), key=lambda o: RANK.get(o, 0))
+            elif any(id(run) in present_in[claim["id"]] for run in column.runs):
+                outcome = "na"  # its runs have the claim, just not on this slot
+            else:
+                outcome = None
             applied = sorted({label for e in entries for label in e.get("applied") or []})
             cells.append({"column": column.key, "torch": column.torch, "device": column.device,
                           "outcome": outcome, "mark": MARKS.get(outcome, "?"),
                           "applied": applied, "entries": entries})
         rows.append({**{k: v for k, v in claim.items() if k != "cells"},
                      "topic": claim["topic"] or "unknown", "verdict": claim["verdict"] or "unknown",
-                     "cells": cells, "outcomes": sorted({c["outcome"] for c in cells if c["outcome"]},
+                     "cells": cells, "outcomes": sorted({c["outcome"] for c in cells if c["outcome"] in OUTCOME_ORDER},
                                                         key=OUTCOME_ORDER.index)})
     cols = [{"key": c.key, "torch": c.torch, "release": str(c.release), "device": c.device, "label": c.label,
              "runs": [r.label for r in c.runs]} for c in ordered_columns]
@@ -259,7 +277,7 @@ def _counts(rows: list[dict], cols: list[dict]) -> dict:
         counter = Counter(r["cells"][index]["outcome"] for r in rows)
         by_column.append({"label": col["label"], "key": col["key"],
                           "counts": {o: counter.get(o, 0) for o in OUTCOME_ORDER},
-                          "missing": counter.get(None, 0)})
+                          "missing": counter.get(None, 0), "not_applicable": counter.get("na", 0)})
     verdict_names = ["holds", "refined", "refuted"] + sorted(set(verdicts) - {"holds", "refined", "refuted"})
     return {
         "claims": len(rows),
@@ -273,8 +291,8 @@ def _counts(rows: list[dict], cols: list[dict]) -> dict:
 
 
 def _describe(cell: dict) -> str:
-    if cell["outcome"] is None:
-        return "not in these results"
+    if cell["outcome"] in (None, "na"):
+        return OUTCOME_NAMES[cell["outcome"]]
     text = cell["outcome"]
     if cell["applied"]:
         text += " (applied: " + ", ".join(cell["applied"]) + ")"
@@ -331,8 +349,9 @@ def _not_run(rows: list[dict], columns: list[Column]) -> list[dict]:
         explained_count = sum(count for reason, count in reasons.items() if reason in explained)
         reasons = {reason: count for reason, count in reasons.items() if reason not in explained}
         out.append({"label": column.label, "torch": column.torch, "device": column.device,
-                    "skipped": len(skipped), "total": len(rows), "reasons": sorted(reasons.items()),
+                    "skipped": len(skipped), "reasons": sorted(reasons.items()),
                     "explained": explained_count,
+                    "total": sum(1 for r in rows if r["cells"][i]["outcome"] != "na"),
                     "absent": absent, "missing": missing, "runs": [r.label for r in column.runs]})
     return out
 
@@ -463,7 +482,8 @@ def _environment():
                       lstrip_blocks=True)
     env.filters.update(md_text=md_text, md_cell=md_cell, md_code=md_code, md_fence=md_fence,
                        md_quote=md_quote, html_id=html_id, by_seed=by_seed)
-    env.globals.update(marks=MARKS, outcome_names=OUTCOME_NAMES, legend=[{"outcome": o, "mark": MARKS[o], "text": t} for o, t in LEGEND])
+    env.globals.update(marks=MARKS, outcome_names=OUTCOME_NAMES,
+                       legend=[{"outcome": o, "mark": MARKS[o] or "(blank)", "text": t} for o, t in LEGEND])
     return env
 
 

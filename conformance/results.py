@@ -30,7 +30,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import sys
 from pathlib import Path
 from typing import Any
 
