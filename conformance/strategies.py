@@ -146,6 +146,65 @@ def scalar_strategy(plan: GivenPlan) -> st.SearchStrategy:
 
 # --- materialization -----------------------------------------------------------------------
 
+def seed_torch(seed: int) -> None:
+    """``torch.manual_seed(seed)``, without its per-call cost on a torch with no accelerator.
+
+    ``torch.manual_seed`` also queues the seed for each lazily initialised accelerator backend
+    (CUDA, XPU, MTIA), capturing a stack trace each time: about 0.2 ms per backend under pytest,
+    more than the torch work of a typical example. When none of those backends (nor MPS, nor a
+    custom backend) is available, the queued seeds can never be applied and seeding the CPU
+    generator is all the call does, so that is all we do; otherwise the full call is kept.
+    """
+    import torch
+
+    if _only_cpu_generator():
+        torch.random.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
+
+
+_CPU_ONLY: list = []  # [manual_seed function checked, answer]
+
+
+def _only_cpu_generator() -> bool:
+    import torch
+
+    if _CPU_ONLY and _CPU_ONLY[0] is torch.manual_seed:
+        return _CPU_ONLY[1]
+    answer = False
+    try:
+        privateuse = torch._C._get_privateuse1_backend_name()
+        answer = (_is_torch_manual_seed(torch, torch.manual_seed)
+                  and not getattr(torch._C, "_has_mps", False)
+                  and not hasattr(torch, privateuse)
+                  and not any(_backend_available(torch, name) for name in ("cuda", "xpu", "mtia")))
+    except Exception:  # an older or unusual torch: keep the full call
+        answer = False
+    _CPU_ONLY[:] = [torch.manual_seed, answer]
+    return answer
+
+
+def _is_torch_manual_seed(torch, fn) -> bool:
+    """Whether ``fn`` is torch's own manual_seed: as defined, or as wrapped by torch itself
+    (importing torch._dynamo wraps it to disable compilation), but not replaced by anyone else."""
+    import os
+
+    original = torch.random.manual_seed
+    if fn is original:
+        return True
+    code = getattr(fn, "__code__", None)
+    return (getattr(fn, "__wrapped__", None) is original and code is not None
+            and os.path.abspath(code.co_filename).startswith(os.path.dirname(os.path.abspath(torch.__file__)) + os.sep))
+
+
+def _backend_available(torch, name: str) -> bool:
+    module = getattr(torch, name, None)
+    if module is None:
+        return False
+    is_available = getattr(module, "is_available", None)
+    return True if is_available is None else bool(is_available())
+
+
 def base_env(device: str, other_device: str | None) -> dict:
     import torch
 
@@ -185,10 +244,8 @@ def materialize(plans: list[GivenPlan], example: Example, device: str, other_dev
     if example._fresh_env is not None:  # made while drawing; use it once, then rebuild
         env, example._fresh_env = example._fresh_env, None
         return env
-    import torch
-
     env = base_env(device, other_device)
-    torch.manual_seed(example.torch_seed)
+    seed_torch(example.torch_seed)
     for plan in plans:
         if plan.drawn:
             raw = example.raw[plan.name]
@@ -207,11 +264,9 @@ def example_strategy(plans: list[GivenPlan], device: str, other_device: str | No
 
     @st.composite
     def draw_example(draw):
-        import torch
-
         torch_seed = draw(st.integers(0, SEED_BOUND))
         env = base_env(device, other_device)
-        torch.manual_seed(torch_seed)
+        seed_torch(torch_seed)
         raw: dict[str, Any] = {}
         for plan in plans:
             if plan.kind == "tensor":
@@ -268,9 +323,26 @@ def pinned_example(plans: list[GivenPlan], values: dict, fail: Callable[[str, st
                 value = value["value"]
             try:
                 array = np.array(value, dtype=NUMPY_DTYPE[dtype])
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: 300 as int8
                 raise fail(plan.name, f"cannot make a {dtype} tensor from {value!r}: {exc}") from None
             raw[plan.name] = TensorRaw(array, dtype)
         else:
+            problem = _scalar_problem(plan, value)
+            if problem:
+                raise fail(plan.name, problem)
             raw[plan.name] = value
     return Example(raw=raw, torch_seed=seed, pinned=True)
+
+
+def _scalar_problem(plan: GivenPlan, value: Any) -> str | None:
+    """Why a pinned scalar cannot stand for this draw (wrong type, or not among sampled_from)."""
+    spec = plan.spec
+    if spec.integer is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"{plan.name!r} is an integer draw; got {value!r}"
+    if spec.floating is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f"{plan.name!r} is a floating draw; got {value!r}"
+    if spec.boolean is not None and not isinstance(value, bool):
+        return f"{plan.name!r} is a boolean draw; got {value!r}"
+    if spec.sampled_from is not None and value not in spec.sampled_from:
+        return f"{value!r} is not one of {plan.name!r}'s sampled_from values"
+    return None
