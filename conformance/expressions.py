@@ -799,6 +799,22 @@ def _safe_sum(iterable: Any, start: Any = 0) -> Any:
     return builtins.sum(iterable, start)
 
 
+def _parses_as_python(text: Any) -> bool:
+    """True when ``text`` is syntactically valid Python. Only parses (``ast.parse``); runs nothing.
+
+    For claims about syntax, e.g. that ``x.cuda(async=True)`` stopped being valid Python in 3.7.
+    """
+    if not isinstance(text, str) or len(text) > 10_000:
+        raise ExpressionError("parses_as_python() takes a string of at most 10000 characters")
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return False
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("parses_as_python(): the text is too deeply nested to parse") from None
+    return True
+
+
 def _safe_type(obj: Any) -> type:
     """type(x) for specs: the one-argument form only (the three-argument form builds classes)."""
     return builtins.type(obj)
@@ -811,7 +827,8 @@ def _safe_hasattr(obj: Any, name: Any) -> bool:
     return builtins.hasattr(obj, name)
 
 
-for _fn, _label in ((_safe_range, "range"), (_safe_pow, "pow"), (_safe_sum, "sum"), (_safe_hasattr, "hasattr"), (_safe_type, "type")):
+for _fn, _label in ((_safe_range, "range"), (_safe_pow, "pow"), (_safe_sum, "sum"), (_safe_hasattr, "hasattr"), (_safe_type, "type"),
+                    (_parses_as_python, "parses_as_python")):
     _fn.__name__ = _label
     _fn.__qualname__ = _label
 del _fn, _label
@@ -850,6 +867,7 @@ def _build_global_names() -> Mapping[str, object]:
         "sum": _safe_sum,
         "hasattr": _safe_hasattr,
         "type": _safe_type,
+        "parses_as_python": _parses_as_python,
     }
     for name in _BUILTIN_NAMES:
         names[name] = getattr(builtins, name)

@@ -190,6 +190,17 @@ def test_single_comparison_of_tensors_gives_a_tensor():
     assert compile_expression("0 < 2 < 1", [])({}) is False
 
 
+def test_parses_as_python_only_parses(tmp_path):
+    canary = tmp_path / "canary"
+    assert evaluate("parses_as_python('x.cuda(non_blocking=True)')") is True
+    assert evaluate("parses_as_python('x.cuda(async=True)')") is False
+    env = {"src": f"open({str(canary)!r}, 'w')"}
+    assert compile_expression("parses_as_python(src)", env)(env) is True
+    assert not canary.exists()
+    with pytest.raises(ExpressionError, match="at most 10000"):
+        evaluate("parses_as_python('1+' * 6000 + '1')")
+
+
 def test_undefined_names_statically():
     with pytest.raises(ExpressionError, match="undefined name 'q'; define it under given:") as info:
         compile_expression("(1 +\n  q)", ["x"])
