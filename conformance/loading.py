@@ -13,12 +13,13 @@ and tags other than YAML's own are refused, so no YAML feature can construct obj
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
@@ -29,6 +30,9 @@ MAX_NODES = 100_000
 MAX_DEPTH = 40
 
 Path_ = tuple  # a key path: str keys and int indices
+
+# The only explicit tags a spec may carry: YAML's own core types (``!!python/...`` shares their prefix).
+CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map"))
 
 
 @dataclass
@@ -60,13 +64,18 @@ class Document:
         return SpecError(self.file, self.line_of(path), render_path(path), message)
 
 
+_PLAIN_KEY = re.compile(r"[^\s.\[\]'\"]+")
+
+
 def render_path(path: tuple) -> str:
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.fullmatch(str(part)):
             out += ("." if out else "") + str(part)
+        else:  # an empty key, or one with spaces, dots or line breaks: quoted, so the message stays one line
+            out += f"[{str(part)!r}]"
     return out
 
 
@@ -89,6 +98,8 @@ def load_text(text: str, file: str) -> Document:
         raise SpecError(file, None, "", f"invalid YAML: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise SpecError(file, None, "", "invalid YAML: nesting is too deep") from None
+    except Exception as exc:  # ruamel's constructor can fail outside its error types, e.g. a mapping as a key
+        raise SpecError(file, None, "", f"invalid YAML: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
     doc = Document(file=file, data=None)
     if tree is None:
         raise SpecError(file, 1, "", "the file is empty; a spec file needs 'topic:' and 'claims:'")
@@ -122,8 +133,9 @@ def _plain(node: Any, path: tuple, doc: Document, counter: list, depth: int) -> 
         raise SpecError(doc.file, doc.line_of(path), render_path(path), f"nesting deeper than {MAX_DEPTH} levels")
     tag = getattr(node, "tag", None)
     tag_value = getattr(tag, "value", None) if tag is not None else None
-    if tag_value and not str(tag_value).startswith("tag:yaml.org,2002:"):
-        raise SpecError(doc.file, doc.line_of(path), render_path(path), f"YAML tag {tag_value} is not allowed in specs")
+    if tag_value and str(tag_value) not in CORE_TAGS:  # e.g. !!python/object/apply:... (tag:yaml.org,2002:python/...)
+        shown = str(tag_value).replace("tag:yaml.org,2002:", "!!", 1)
+        raise SpecError(doc.file, doc.line_of(path), render_path(path), f"YAML tag {shown} is not allowed in specs")
     if isinstance(node, CommentedMap):
         out = {}
         for key in node:
@@ -162,5 +174,7 @@ def _plain(node: Any, path: tuple, doc: Document, counter: list, depth: int) -> 
         return float(node)
     if isinstance(node, str):
         return str(node)
+    if isinstance(node, TaggedScalar) and tag_value == "tag:yaml.org,2002:str":  # `!!str 1`
+        return str(node.value)
     raise SpecError(doc.file, doc.line_of(path), render_path(path),
                     f"unsupported YAML value of type {type(node).__name__}; use strings, numbers, lists and mappings")

@@ -324,8 +324,7 @@ def _errors_from(doc: Document, exc: ValidationError) -> list[SpecError]:
     # Unions make pydantic report one error per alternative; keep the most specific per path.
     seen: dict[tuple, SpecError] = {}
     for err in exc.errors(include_url=False):
-        path = tuple(p for p in err["loc"] if not _is_union_tag(p))
-        path = tuple("except" if p == "except_" else p for p in path)
+        path = _data_path(doc.data, err["loc"])
         message = _message(err, path)
         if path in seen:
             # Union alternatives: a specific problem (a validator's message) beats "wrong type".
@@ -334,6 +333,24 @@ def _errors_from(doc: Document, exc: ValidationError) -> list[SpecError]:
             continue
         seen[path] = SpecError(doc.file, doc.line_of(path), render_path(path), message)
     return _dedupe_union_noise(list(seen.values()))
+
+
+def _data_path(data: Any, loc: tuple) -> tuple:
+    """The key path of an error: pydantic's loc without union tags, unless a tag is a real key (``none:``)."""
+    path, node = [], data
+    for part in loc:
+        part = "except" if part == "except_" else part
+        real = isinstance(node, dict) and part in node
+        if not real and _is_union_tag(part):
+            continue
+        path.append(part)
+        if real:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(path)
 
 
 _UNION_TAGS = {
