@@ -121,7 +121,10 @@ def run_claim(claim: CompiledClaim, slot: Slot, profile: RunProfile, stats: RunS
             raise SpecRuntimeError(f"{claim.file}:{claim.line}: {claim.id}: {exc.message}") from None
 
     test = _decorate(property_, key, strategy, claim, profile, shrink=True)
-    test()
+    try:
+        test()
+    except expressions.ExpressionError as exc:  # raised while drawing: a `shape:` or `expr:` given entry
+        raise SpecRuntimeError(f"{claim.file}:{claim.line}: {claim.id}: given: {exc.message}") from None
     if claim.stated_checks is None:
         return
     _check_verdict(claim, slot, profile, stats, strategy, key)
@@ -145,6 +148,8 @@ def _check_verdict(claim, slot, profile, stats, strategy, key) -> None:
     test = _decorate(stated, key + ":as_stated", strategy, claim, profile, shrink=False)
     try:
         test()
+    except expressions.ExpressionError as exc:  # raised while drawing
+        raise SpecRuntimeError(f"{claim.file}:{claim.line}: {claim.id} as_stated: given: {exc.message}") from None
     except _Found as found:
         stats.verdict_check = "confirmed"
         stats.stated_example = found.ex

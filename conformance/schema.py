@@ -12,6 +12,7 @@ The format is described for authors in docs/spec-format.md; what the models cann
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -50,6 +51,7 @@ DTYPES = (
     "int64", "int32", "int16", "int8", "uint8",
     "bool", "complex64", "complex128",
 )
+MAX_DRAWN_ELEMENTS = 10_000  # elements of one drawn tensor (Hypothesis draws each one)
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 RESERVED_NAMES = ("torch", "nn", "F", "optim", "np", "math", "device", "other_device", "helpers")
@@ -82,6 +84,9 @@ class ShapeRange(Strict):
             raise ValueError("min_dims must not exceed max_dims")
         if self.min_side > self.max_side:
             raise ValueError("min_side must not exceed max_side")
+        if self.max_side ** self.max_dims > MAX_DRAWN_ELEMENTS:
+            raise ValueError(f"max_side ** max_dims is {self.max_side ** self.max_dims}; a drawn tensor has at most "
+                             f"{MAX_DRAWN_ELEMENTS} elements")
         return self
 
 
@@ -124,6 +129,8 @@ class TensorDraw(Strict):
         if isinstance(value, list):
             if len(value) > 6 or any(side < 0 or side > 64 for side in value):
                 raise ValueError("a literal shape has at most 6 dimensions of at most 64 each")
+            if math.prod(value) > MAX_DRAWN_ELEMENTS:
+                raise ValueError(f"a literal shape has at most {MAX_DRAWN_ELEMENTS} elements (got {math.prod(value)})")
         return value
 
 
