@@ -128,7 +128,8 @@ def _plain(node: Any, path: tuple, doc: Document, counter: list, depth: int) -> 
     counter[0] += 1
     if counter[0] > MAX_NODES:
         raise SpecError(doc.file, doc.line_of(path), render_path(path),
-                        f"the document has more than {MAX_NODES} nodes; split it into several spec files")
+                        f"the document has more than {MAX_NODES} nodes once aliases are expanded; "
+                        f"split it into several spec files, or use fewer aliases")
     if depth > MAX_DEPTH:
         raise SpecError(doc.file, doc.line_of(path), render_path(path), f"nesting deeper than {MAX_DEPTH} levels")
     tag = getattr(node, "tag", None)
@@ -140,7 +141,11 @@ def _plain(node: Any, path: tuple, doc: Document, counter: list, depth: int) -> 
         out = {}
         for key in node:
             if not isinstance(key, (str, int, float, bool)) or isinstance(key, bool):
-                raise SpecError(doc.file, doc.line_of(path), render_path(path), "mapping keys must be plain strings")
+                try:  # point at the key itself (`? {a: 1}`), not at the mapping holding it
+                    line = node.lc.key(key)[0] + 1
+                except Exception:
+                    line = doc.line_of(path)
+                raise SpecError(doc.file, line, render_path(path), "mapping keys must be plain strings")
             skey = str(key)
             child = path + (skey,)
             try:

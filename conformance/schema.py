@@ -391,6 +391,16 @@ def _message(err: dict, path: tuple) -> str:
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"invalid value {err.get('input')!r}; expected {expected}"
+    ctx = err.get("ctx", {})
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} {'entry' if ctx.get('min_length') == 1 else 'entries'} (got {ctx.get('actual_length')})"
+    if kind == "too_long":
+        return f"takes at most {ctx.get('max_length')} entries (got {ctx.get('actual_length')})"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = ctx.get("ge") if kind == "greater_than_equal" else ctx.get("le")
+        return f"must be {'at least' if kind == 'greater_than_equal' else 'at most'} {bound} (got {err.get('input')!r})"
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
