@@ -15,6 +15,7 @@ in the spec and reported by name, and the device comes from the item's slot.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
@@ -102,7 +103,11 @@ def _raw_repr(value: Any) -> str:
 
 
 # --- small named pieces -------------------------------------------------------------------
+# Hypothesis strategies are immutable values, and building one (with its validation) costs more
+# than drawing from it, so the pieces below are built once per claim (``_ClaimDraws``) or cached
+# by their arguments, instead of once per example.
 
+@lru_cache(maxsize=256)
 def element_strategy(dtype: str, bounds) -> st.SearchStrategy:
     if dtype == "bool":
         return st.booleans()
@@ -127,6 +132,7 @@ def shape_strategy(shape_spec) -> st.SearchStrategy:
                             min_side=shape_spec.min_side, max_side=shape_spec.max_side)
 
 
+@lru_cache(maxsize=1024)
 def array_strategy(dtype: str, shape: tuple, bounds) -> st.SearchStrategy:
     return hnp.arrays(NUMPY_DTYPE[dtype], shape, elements=element_strategy(dtype, bounds))
 
@@ -259,35 +265,58 @@ def shape_of(value: Any) -> tuple:
     return tuple(int(side) for side in (value.shape if hasattr(value, "shape") else value))
 
 
-def example_strategy(plans: list[GivenPlan], device: str, other_device: str | None) -> st.SearchStrategy:
-    """The strategy for a whole claim: draws every given entry in order into an Example."""
+class _ClaimDraws:
+    """A claim's given entries with the strategies they draw from, built once per item."""
 
-    @st.composite
-    def draw_example(draw):
-        torch_seed = draw(st.integers(0, SEED_BOUND))
-        env = base_env(device, other_device)
-        seed_torch(torch_seed)
-        raw: dict[str, Any] = {}
+    def __init__(self, plans: list[GivenPlan], device: str, other_device: str | None):
+        self.plans, self.device, self.other_device = plans, device, other_device
+        self.pieces = []  # per plan: (dtype strategy or None, shape strategy or None, scalar strategy or None)
         for plan in plans:
             if plan.kind == "tensor":
-                dtype = draw(st.sampled_from(plan.dtypes)) if len(plan.dtypes) > 1 else plan.dtypes[0]
-                spec = plan.spec.tensor
-                if isinstance(spec.shape, list):
-                    shape = tuple(spec.shape)
-                elif isinstance(spec.shape, str):
-                    shape = shape_of(plan.shape_expr(env))
-                else:
-                    shape = draw(shape_strategy(spec.shape))
-                array = draw(array_strategy(dtype, shape, spec.elements))
-                raw[plan.name] = TensorRaw(array, dtype)
-                env[plan.name] = make_tensor(raw[plan.name], plan, env)
+                shape = plan.spec.tensor.shape
+                self.pieces.append((st.sampled_from(plan.dtypes) if len(plan.dtypes) > 1 else None,
+                                    shape_strategy(shape) if not isinstance(shape, (list, str)) else None, None))
             elif plan.drawn:
-                raw[plan.name] = env[plan.name] = draw(scalar_strategy(plan))
+                self.pieces.append((None, None, scalar_strategy(plan)))
             else:
-                env[plan.name] = derived_value(plan, env)
-        return Example(raw=raw, torch_seed=torch_seed, _fresh_env=env)
+                self.pieces.append((None, None, None))
 
-    return draw_example()
+    def __repr__(self) -> str:  # what Hypothesis shows for the strategy
+        return f"given({', '.join(p.name for p in self.plans)}) on {self.device}"
+
+
+_TORCH_SEEDS = st.integers(0, SEED_BOUND)
+
+
+@st.composite
+def _draw_example(draw, claim: _ClaimDraws) -> Example:
+    torch_seed = draw(_TORCH_SEEDS)
+    env = base_env(claim.device, claim.other_device)
+    seed_torch(torch_seed)
+    raw: dict[str, Any] = {}
+    for plan, (dtypes, shapes, scalars) in zip(claim.plans, claim.pieces):
+        if plan.kind == "tensor":
+            dtype = draw(dtypes) if dtypes is not None else plan.dtypes[0]
+            spec = plan.spec.tensor
+            if isinstance(spec.shape, list):
+                shape = tuple(spec.shape)
+            elif isinstance(spec.shape, str):
+                shape = shape_of(plan.shape_expr(env))
+            else:
+                shape = draw(shapes)
+            array = draw(array_strategy(dtype, shape, spec.elements))
+            raw[plan.name] = TensorRaw(array, dtype)
+            env[plan.name] = make_tensor(raw[plan.name], plan, env)
+        elif plan.drawn:
+            raw[plan.name] = env[plan.name] = draw(scalars)
+        else:
+            env[plan.name] = derived_value(plan, env)
+    return Example(raw=raw, torch_seed=torch_seed, _fresh_env=env)
+
+
+def example_strategy(plans: list[GivenPlan], device: str, other_device: str | None) -> st.SearchStrategy:
+    """The strategy for a whole claim: draws every given entry in order into an Example."""
+    return _draw_example(_ClaimDraws(plans, device, other_device))
 
 
 def pinned_example(plans: list[GivenPlan], values: dict, fail: Callable[[str, str], Exception]) -> Example:
