@@ -153,7 +153,8 @@ def expect_exception(at: Located, written: str, run: Callable[[], None], kind: t
     raise StepFailed(at, written, f"expected {kind.__name__}{_matching(pattern)}, but the step completed")
 
 
-def expect_warning(at: Located, written: str, run: Callable[[], None], kind: type, pattern: str | None) -> None:
+def _warnings_of(at: Located, written: str, run: Callable[[], None], expecting: str) -> list:
+    """Run a step recording every warning it emits; a step that raises instead is a failure."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -161,8 +162,13 @@ def expect_warning(at: Located, written: str, run: Callable[[], None], kind: typ
         except ClaimFailure:
             raise
         except Exception as exc:
-            raise StepFailed(at, written, f"expected {kind.__name__}{_matching(pattern)}, but the step raised "
+            raise StepFailed(at, written, f"expected {expecting}, but the step raised "
                              f"{type(exc).__name__}: {first_line(exc)}") from None
+    return caught
+
+
+def expect_warning(at: Located, written: str, run: Callable[[], None], kind: type, pattern: str | None) -> None:
+    caught = _warnings_of(at, written, run, f"{kind.__name__}{_matching(pattern)}")
     for item in caught:
         if issubclass(item.category, kind) and (pattern is None or re.search(pattern, str(item.message))):
             return
@@ -171,14 +177,7 @@ def expect_warning(at: Located, written: str, run: Callable[[], None], kind: typ
 
 
 def expect_no_warning(at: Located, written: str, run: Callable[[], None], kind: type) -> None:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            run()
-        except ClaimFailure:
-            raise
-        except Exception as exc:
-            raise StepFailed(at, written, f"raised {type(exc).__name__}: {first_line(exc)}") from None
+    caught = _warnings_of(at, written, run, f"no {kind.__name__}")
     emitted = [w for w in caught if issubclass(w.category, kind)]
     if emitted:
         raise StepFailed(at, written, f"expected no {kind.__name__}, but saw {emitted[0].category.__name__}: "
