@@ -120,7 +120,8 @@ def load_file(path: Path, display: str | None = None) -> Document:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError(shown, None, "", f"the file is not UTF-8 text (byte {exc.start})") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError(shown, line, "", f"the file is not UTF-8 text (byte {exc.start})") from None
     return load_text(text, shown)
 
 

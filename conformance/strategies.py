@@ -14,6 +14,7 @@ in the spec and reported by name, and the device comes from the item's slot.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -22,7 +23,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .schema import DTYPE_FAMILIES, Given
+from .schema import DTYPE_FAMILIES, MAX_DRAWN_ELEMENTS, Given
 
 NUMPY_DTYPE = {
     "float32": np.float32, "float64": np.float64, "float16": np.float16, "bfloat16": np.float32,
@@ -33,6 +34,7 @@ FLOAT_WIDTH = {"float32": 32, "float64": 64, "float16": 16, "bfloat16": 32}
 DEFAULT_FLOAT_BOUNDS = (-10.0, 10.0)
 DEFAULT_INT_BOUNDS = (-100, 100)
 SEED_BOUND = 2**31 - 1
+MAX_DRAWN_DIMS = 6
 
 
 def expand_dtypes(spec: str | list[str]) -> tuple[str, ...]:
@@ -265,6 +267,21 @@ def shape_of(value: Any) -> tuple:
     return tuple(int(side) for side in (value.shape if hasattr(value, "shape") else value))
 
 
+def expression_shape(plan: GivenPlan, env: dict) -> tuple:
+    """The shape a ``shape: EXPR`` entry gives, bounded as schema.py bounds literal and range shapes."""
+    from .expressions import BudgetExceeded, ExpressionError
+
+    value = plan.shape_expr(env)
+    try:
+        shape = shape_of(value)
+    except (TypeError, ValueError):
+        raise ExpressionError(f"shape of {plan.name!r} evaluated to {value!r}, which is not a shape") from None
+    if len(shape) > MAX_DRAWN_DIMS or any(side < 0 for side in shape) or math.prod(shape) > MAX_DRAWN_ELEMENTS:
+        raise BudgetExceeded(f"shape of {plan.name!r} evaluated to {shape}; a drawn tensor has at most "
+                             f"{MAX_DRAWN_DIMS} dimensions and {MAX_DRAWN_ELEMENTS} elements")
+    return shape
+
+
 class _ClaimDraws:
     """A claim's given entries with the strategies they draw from, built once per item."""
 
@@ -301,7 +318,7 @@ def _draw_example(draw, claim: _ClaimDraws) -> Example:
             if isinstance(spec.shape, list):
                 shape = tuple(spec.shape)
             elif isinstance(spec.shape, str):
-                shape = shape_of(plan.shape_expr(env))
+                shape = expression_shape(plan, env)
             else:
                 shape = draw(shapes)
             array = draw(array_strategy(dtype, shape, spec.elements))

@@ -227,5 +227,5 @@ def test_edge_texts(text):
 def test_load_file_rejects_undecodable_bytes(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_bytes(b"topic: detach\nclaims: \xff\xfe\n")
-    with pytest.raises(SpecError, match=r"^specs/fuzz\.yaml: the file is not UTF-8 text \(byte 22\)$"):
+    with pytest.raises(SpecError, match=r"^specs/fuzz\.yaml:2: the file is not UTF-8 text \(byte 22\)$"):
         loading.load_file(path, FILE)
