@@ -305,10 +305,21 @@ def _denied_method(owner: object, fn: object) -> bool:
     if not isinstance(name, str):
         return False
     cls = owner if isinstance(owner, type) else type(owner)
-    for klass in getattr(cls, "__mro__", ()):
-        if (klass, name) in _DENIED_METHODS:
-            return True
-    return False
+    key = (cls, name)
+    denied = _DENIED_METHOD_CACHE.get(key)
+    if denied is None:
+        denied = any((klass, name) in _DENIED_METHODS for klass in getattr(cls, "__mro__", ()))
+        if len(_DENIED_METHOD_CACHE) >= _DENIED_METHOD_CACHE_SIZE:
+            _DENIED_METHOD_CACHE.clear()
+        _DENIED_METHOD_CACHE[key] = denied
+    return denied
+
+
+# (class, method name) -> whether the MRO walk above finds a denied method. A spec calls the
+# same few methods on every example, and the answer depends only on the class and the name
+# (_DENIED_METHODS is fixed, and a spec cannot reassign a class's __bases__).
+_DENIED_METHOD_CACHE: Dict[Tuple[type, str], bool] = {}
+_DENIED_METHOD_CACHE_SIZE = 4096
 
 
 def _describe(value: object) -> str:
@@ -332,8 +343,22 @@ _FORBIDDEN_VALUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
 _IO_VALUE_TYPES = (io.IOBase, logging.Logger, logging.Handler, logging.Manager, logging.LoggerAdapter)
 
 
+# Exact types whose instances are never a module, frame, code object, traceback, file or
+# logging object, nor one of the denied callables (those are functions, methods and classes):
+# _check_value returns them at once. A subclass of any of them still gets every check.
+_PLAIN_VALUE_TYPES = frozenset(
+    {
+        type(None), bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset, slice, range,
+        torch.Tensor, torch.nn.Parameter, torch.Size, torch.dtype, torch.device,
+        np.ndarray, np.bool_, np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8,
+    }
+)
+
+
 def _check_value(value: Any, node: Optional[ast.AST]) -> Any:
     """Refuse values a spec must never hold; return ``value`` otherwise."""
+    if type(value) in _PLAIN_VALUE_TYPES:
+        return value
     if isinstance(value, types.ModuleType):
         if id(value) not in _ALLOWED_MODULES:
             name = getattr(value, "__name__", "this module")
