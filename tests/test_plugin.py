@@ -323,7 +323,7 @@ def test_xdist_runs_the_same_items_with_the_same_outcomes(pytester):
     assert serial.ret == parallel.ret == pytest.ExitCode.TESTS_FAILED
     a, b = _junit_outcomes(pytester.path / "serial.xml"), _junit_outcomes(pytester.path / "parallel.xml")
     assert len(a) == 8 and a == b
-    assert list(a.values()).count("failure") == 1
+    assert list(a.values()).count("failure") == (2 if HAS_CUDA else 1)  # grads-overwrite, on each device run
 
 
 def _recorded_examples(pytester, monkeypatch, *args) -> tuple[list[str], str]:
