@@ -5,7 +5,20 @@ import argparse
 import sys
 
 
+PASS_THROUGH = ("report", "mutate")  # sub-commands that parse their own arguments
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PASS_THROUGH:
+        rest = argv[1:]
+        if argv[0] == "report":
+            from . import report
+
+            return report.main(rest)
+        from . import mutation
+
+        return mutation.main(rest)
     parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     schema_cmd = sub.add_parser("schema", help="write the spec format's JSON Schema")
