@@ -720,6 +720,23 @@ def _check_string_method(owner: Any, name: str, args: tuple, kwargs: dict) -> tu
     return args
 
 
+def _module_size(args: tuple, kwargs: dict) -> Optional[float]:
+    """A bound on the parameters an nn.Module constructor allocates: the product of its integer
+    arguments (Linear(i, o) -> i*o, Conv2d(i, o, k) -> i*o*k, Embedding(n, d) -> n*d), counting a
+    tuple (a kernel size) by its own product. Generous for small modules, exact enough to refuse
+    nn.Linear(100000, 100000) before it asks for 40 GB."""
+    count = 1.0
+    for value in list(args) + list(kwargs.values()):
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            count *= max(abs(value), 1)
+        elif isinstance(value, (tuple, list)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            for v in value:
+                count *= max(abs(v), 1)
+    return count if count > MAX_ELEMENTS else None
+
+
 def _check_call(fn: Any, args: tuple, kwargs: dict, node: ast.AST, frame: "_Frame") -> tuple:
     """Run-time checks before a call; returns the (possibly materialized) args."""
     if _is_denied(fn):
@@ -737,6 +754,8 @@ def _check_call(fn: Any, args: tuple, kwargs: dict, node: ast.AST, frame: "_Fram
         except Exception:
             count = None
         _too_many(count, f"{_describe(fn)}(...)")
+    if isinstance(fn, type) and issubclass(fn, torch.nn.Module):
+        _too_many(_module_size(args, kwargs), f"{fn.__name__}(...)")
     owner = getattr(fn, "__self__", None) if isinstance(fn, (types.BuiltinMethodType, types.MethodType)) else None
     total = _numel(owner)
     if isinstance(owner, torch.Tensor):

@@ -241,9 +241,19 @@ def _requires_grad(plan: GivenPlan, env: dict) -> bool:
 
 
 def derived_value(plan: GivenPlan, env: dict):
-    value = plan.expr(env)
-    if plan.kind == "module":
-        value = value.to(env["device"])
+    """Evaluate an ``expr``/``module`` entry; torch raising here fails the claim at that entry."""
+    from .assertions import Located, StepFailed, first_line
+    from .expressions import ExpressionError
+
+    try:
+        value = plan.expr(env)
+        if plan.kind == "module":
+            value = value.to(env["device"])
+    except ExpressionError:
+        raise
+    except Exception as exc:
+        raise StepFailed(Located(f"given.{plan.name}", plan.line), plan.source or "",
+                         f"building it raised {type(exc).__name__}: {first_line(exc)}") from None
     return value
 
 

@@ -190,6 +190,15 @@ def test_single_comparison_of_tensors_gives_a_tensor():
     assert compile_expression("0 < 2 < 1", [])({}) is False
 
 
+def test_module_constructors_are_bounded():
+    assert isinstance(evaluate("nn.Conv2d(16, 32, 3, 1)"), torch.nn.Conv2d)
+    assert isinstance(evaluate("nn.Linear(1000, 100)"), torch.nn.Linear)
+    with pytest.raises(BudgetExceeded, match="Linear"):
+        evaluate("nn.Linear(100000, 100000)")
+    with pytest.raises(BudgetExceeded, match="Conv2d"):
+        evaluate("nn.Conv2d(4096, 4096, (64, 64))")
+
+
 def test_parses_as_python_only_parses(tmp_path):
     canary = tmp_path / "canary"
     assert evaluate("parses_as_python('x.cuda(non_blocking=True)')") is True
