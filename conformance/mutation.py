@@ -223,6 +223,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args, unknown = parser.parse_known_args(own)
     passthrough = unknown + after
     names = _choose(parser, args)
+    if not names:
+        parser.error("no mutant selected (--fast keeps only the quick subset of --mutants)")
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     log_dir = Path(args.log_dir) if args.log_dir else None
     started = time.monotonic()
