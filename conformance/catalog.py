@@ -2,8 +2,10 @@
 
 Note [Caching]
 Loading, validating and compiling a file is done once per process and cached by the file's
-path, size and modification time, so collecting the same specs again (pytest-xdist workers,
-benchmark loops, the report command) costs a dictionary lookup.
+path, size and modification time, so collecting the same specs again in one process (benchmark
+loops, the report command) costs a dictionary lookup. Separate processes (pytest-xdist workers,
+mutation runs, reruns) share the YAML parse through the on-disk cache of Note [Parse cache];
+each still validates and compiles for itself.
 """
 from __future__ import annotations
 

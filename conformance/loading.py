@@ -23,6 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
+from . import parse_cache
 from .errors import SpecError
 
 MAX_BYTES = 1_000_000
@@ -83,6 +84,15 @@ def load_text(text: str, file: str) -> Document:
     """Parse ``text`` (the contents of ``file``) into a Document, or raise SpecError."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise SpecError(file, None, "", f"file is larger than {MAX_BYTES} bytes; split it into several spec files")
+    cached = parse_cache.get(text, file)
+    if cached is not None:
+        return cached
+    doc = _parse(text, file)
+    parse_cache.put(text, doc)
+    return doc
+
+
+def _parse(text: str, file: str) -> Document:
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
     try:

@@ -6,8 +6,10 @@ Three profiles: ``ci`` (derandomized: base seed 0, 25 examples), ``dev`` (random
 run's header; ``--conformance-seed=N`` reruns with it. Each item (claim x device slot) gets its
 own seed, derived from the base seed and the item's id, and its own Hypothesis database key:
 generated test functions share their source code, so without this every claim would draw the
-same examples in the same order. No example database is used, so a seed alone decides the
-examples and a rerun with it draws exactly the same ones.
+same examples in the same order. No example database is used, so with the same code a seed
+decides the examples and a rerun with it draws exactly the same ones. (Hypothesis also mines
+number literals from local source files, the editable-installed ``conformance/`` among them,
+so an edit to the engine may change what a given seed draws; a released install does not.)
 """
 from __future__ import annotations
 
