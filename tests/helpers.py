@@ -30,6 +30,35 @@ TORCH = installed_torch_version()
 SEED_FILE = "004_6f3e9c265744f9b6.txt"
 QUOTE = "共享数据的存储空间,二者指向同一块内存"
 
+# Two claims about accumulation: one true, one deliberately wrong (it says the second backward
+# overwrites), so a run has a pass and a failure to report, list as known, or record.
+ACCUMULATION_SPEC = textwrap.dedent("""\
+    topic: backward
+    claims:
+      - id: grads-accumulate
+        sources: [{seed: 002_6f65035d0d7de381.txt, quote: 該張量的梯度將累加到.grad屬性中}]
+        statement: backward adds into .grad.
+        verdict: holds
+        given:
+          x: {tensor: {dtype: float, requires_grad: true}}
+        do:
+          - (x * 3).sum().backward()
+          - (x * 3).sum().backward()
+        expect:
+          - close: {actual: x.grad, expected: 6.0}
+      - id: grads-overwritten
+        sources: [{seed: 002_6f65035d0d7de381.txt, quote: 該張量的梯度將累加到.grad屬性中}]
+        statement: a deliberately wrong claim, as a broken build would fail it.
+        verdict: holds
+        given:
+          x: {tensor: {dtype: float, requires_grad: true}}
+        do:
+          - (x * 3).sum().backward()
+          - (x * 3).sum().backward()
+        expect:
+          - close: {actual: x.grad, expected: 3.0}
+    """)
+
 # Options every pytester run gets: no cache files, CPU only unless a test asks otherwise.
 BASE_ARGS = ("-p", "no:cacheprovider")
 

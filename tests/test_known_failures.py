@@ -1,39 +1,14 @@
 """Known-failure lists: expected failures, strict unexpected passes, stale entries, bad lines."""
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from conformance.knownfail import KnownFailures
+from helpers import ACCUMULATION_SPEC
 
-SPEC = textwrap.dedent("""\
-    topic: backward
-    claims:
-      - id: grads-accumulate
-        sources: [{seed: 002_6f65035d0d7de381.txt, quote: 該張量的梯度將累加到.grad屬性中}]
-        statement: backward adds into .grad.
-        verdict: holds
-        given:
-          x: {tensor: {dtype: float, requires_grad: true}}
-        do:
-          - (x * 3).sum().backward()
-          - (x * 3).sum().backward()
-        expect:
-          - close: {actual: x.grad, expected: 6.0}
-      - id: grads-overwritten
-        sources: [{seed: 002_6f65035d0d7de381.txt, quote: 該張量的梯度將累加到.grad屬性中}]
-        statement: a deliberately wrong claim, as a fork's build would fail it.
-        verdict: holds
-        given:
-          x: {tensor: {dtype: float, requires_grad: true}}
-        do:
-          - (x * 3).sum().backward()
-          - (x * 3).sum().backward()
-        expect:
-          - close: {actual: x.grad, expected: 3.0}
-    """)
+SPEC = ACCUMULATION_SPEC
 
 
 def run(pytester: pytest.Pytester, known: str, *extra: str):

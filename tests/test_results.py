@@ -2,39 +2,14 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
 import jsonschema
 import pytest
 
 from conformance import results
+from helpers import ACCUMULATION_SPEC
 
-SPEC = textwrap.dedent("""\
-    topic: backward
-    claims:
-      - id: grads-accumulate
-        sources: [{seed: 002_6f65035d0d7de381.txt, quote: 該張量的梯度將累加到.grad屬性中}]
-        statement: backward adds into .grad.
-        verdict: holds
-        given:
-          x: {tensor: {dtype: float, requires_grad: true}}
-        do:
-          - (x * 3).sum().backward()
-          - (x * 3).sum().backward()
-        expect:
-          - close: {actual: x.grad, expected: 6.0}
-      - id: grads-overwritten
-        sources: [{seed: 002_6f65035d0d7de381.txt, quote: 該張量的梯度將累加到.grad屬性中}]
-        statement: a deliberately wrong claim, so that the run has a failure to record.
-        verdict: holds
-        given:
-          x: {tensor: {dtype: float, requires_grad: true}}
-        do:
-          - (x * 3).sum().backward()
-          - (x * 3).sum().backward()
-        expect:
-          - close: {actual: x.grad, expected: 3.0}
-    """)
+SPEC = ACCUMULATION_SPEC
 BROKEN = "topic: detach\nclaims:\n  - id: Not-Kebab\n"
 ARGS = ("specs", "-p", "no:cacheprovider", "--conformance-devices=cpu,nosuchdevice", "--conformance-profile=ci",
         "--conformance-results=out/results.json")
