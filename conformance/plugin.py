@@ -57,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-mutant", default=None, metavar="NAME",
                     help="apply a built-in mutant of torch inside this process (env CONFORMANCE_MUTANT); "
                          "see python -m conformance mutants")
+    group.addoption("--conformance-isolate", action="store_true", default=False,
+                    help="run each item in a forked child with CPU, wall-time and memory limits, so a crash "
+                         "or hang costs one item (use it for spec packs you did not write)")
     group.addoption("--conformance-seeds-dir", default=None,
                     help="directory of the seed articles, to check quotes verbatim "
                          "(default: env CONFORMANCE_SEEDS, else ../shared/seeds beside the rootdir if present)")
@@ -214,8 +217,10 @@ class ClaimItem(pytest.Item):
             pytest.skip(f"not run on {self.slot.label}: {self.slot.skip_reason}")
 
     def runtest(self) -> None:
+        from . import isolation  # Note [Isolation]
+
         ctx = self.config.stash[CONTEXT]
-        run_claim(self.claim, self.slot, ctx.profile, self.stats)
+        isolation.run_item(self, ctx.profile, run_claim, bool(self.config.getoption("conformance_isolate", False)))
 
     def repr_failure(self, excinfo, style=None):
         from . import failures

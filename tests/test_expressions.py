@@ -170,10 +170,10 @@ def test_global_names():
     assert GLOBAL_NAMES["F"] is torch.nn.functional and GLOBAL_NAMES["optim"] is torch.optim
     for absent in ("open", "eval", "exec", "getattr", "print", "__import__", "re"):
         assert absent not in GLOBAL_NAMES
-    assert GLOBAL_NAMES["type"] is not type  # only the one-argument form
-    with pytest.raises(TypeError):
+    assert "type" not in GLOBAL_NAMES  # type(x) hands out a class; type(n, b, d) builds one
+    with pytest.raises(ExpressionError, match="'type' is not available"):
         evaluate("type('A', (), {})")
-    assert evaluate("type(1) is int")
+    assert evaluate("type_is(1, int)") and not evaluate("type_is(True, int)")
     with pytest.raises(TypeError):
         GLOBAL_NAMES["open"] = open  # type: ignore[index]
     assert evaluate("len(list(range(100000)))") == 100000
@@ -296,7 +296,7 @@ def test_no_grad_restores_grad_mode_even_on_error():
 
 
 def test_with_rejects_other_context_managers():
-    with pytest.raises(ExpressionError, match="'with' only accepts torch grad-mode context managers"):
+    with pytest.raises(ExpressionError, match="'with' only accepts the grad-mode context managers"):
         compile_block("with open('x') as f:\n    pass\n", [])
     with pytest.raises(ExpressionError, match="'with' only accepts"):
         compile_block("with torch.no_grad:\n    pass\n", [])
@@ -420,22 +420,22 @@ HOSTILE = [
     ("subclasses-walk", "expr", "compile", "().__class__.__bases__[0].__subclasses__()", "starting with '_'"),
     ("tensor-class", "expr", "compile", "x.__class__", "'__class__'"),
     ("getattr-load", "expr", "compile", "getattr(torch, 'load')", "'getattr' is not available"),
-    ("torch-load", "expr", "compile", "torch.load(CANARY)", "attribute 'load' is not allowed"),
-    ("torch-save", "expr", "compile", "torch.save(x, CANARY)", "attribute 'save' is not allowed"),
-    ("np-save", "expr", "compile", "np.save(CANARY, x.numpy())", "attribute 'save'"),
+    ("torch-load", "expr", "compile", "torch.load(CANARY)", "not on the spec language's allowlist"),
+    ("torch-save", "expr", "compile", "torch.save(x, CANARY)", "not on the spec language's allowlist"),
+    ("np-save", "expr", "compile", "np.save(CANARY, x.numpy())", "not on the spec language's allowlist"),
     ("ndarray-tofile", "expr", "compile", "x.numpy().tofile(CANARY)", "attribute 'tofile'"),
     ("ndarray-dump", "expr", "compile", "x.numpy().dump(CANARY)", "attribute 'dump'"),
     ("str-format-escape", "expr", "compile", "'{0.__class__}'.format(x)", "attribute 'format'"),
-    ("torch-hub", "expr", "compile", "torch.hub.load('pytorch/vision', 'resnet18')", "attribute 'hub'"),
-    ("torch-utils-data", "expr", "compile", "torch.utils.data", "attribute 'utils'"),
-    ("torch-multiprocessing", "expr", "compile", "torch.multiprocessing", "'multiprocessing'"),
-    ("torch-ops-load-library", "expr", "compile", "torch.ops.load_library('x')", "attribute 'ops'"),
-    ("torch-jit-script", "expr", "compile", "torch.jit.script", "attribute 'jit'"),
-    ("torch-compile", "expr", "compile", "torch.compile(f)", "attribute 'compile'"),
-    ("torch-serialization", "expr", "compile", "torch.serialization", "'serialization'"),
-    ("nn-modules-module", "expr", "compile", "torch.nn.modules.module", "torch.nn.modules is a module outside the allowed set"),
-    ("np-lib", "expr", "compile", "np.lib", "attribute 'lib'"),
-    ("np-ctypeslib", "expr", "compile", "np.ctypeslib", "attribute 'ctypeslib'"),
+    ("torch-hub", "expr", "compile", "torch.hub.load('pytorch/vision', 'resnet18')", "not on the spec language's allowlist"),
+    ("torch-utils-data", "expr", "compile", "torch.utils.data", "not on the spec language's allowlist"),
+    ("torch-multiprocessing", "expr", "compile", "torch.multiprocessing", "not on the spec language's allowlist"),
+    ("torch-ops-load-library", "expr", "compile", "torch.ops.load_library('x')", "not on the spec language's allowlist"),
+    ("torch-jit-script", "expr", "compile", "torch.jit.script", "not on the spec language's allowlist"),
+    ("torch-compile", "expr", "compile", "torch.compile(f)", "not on the spec language's allowlist"),
+    ("torch-serialization", "expr", "compile", "torch.serialization", "not on the spec language's allowlist"),
+    ("nn-modules-module", "expr", "compile", "torch.nn.modules.module", "not on the spec language's allowlist"),
+    ("np-lib", "expr", "compile", "np.lib", "not on the spec language's allowlist"),
+    ("np-ctypeslib", "expr", "compile", "np.ctypeslib", "not on the spec language's allowlist"),
     ("open-file", "expr", "compile", "open('/etc/passwd')", "'open' is not available"),
     ("exec", "expr", "compile", "exec('1')", "'exec' is not available"),
     ("eval", "expr", "compile", "eval('1')", "'eval' is not available"),
@@ -451,41 +451,41 @@ HOSTILE = [
     ("huge-ones", "expr", "run", "torch.ones(100000, 100000)", "allocation limit"),
     ("huge-range-loop", "block", "run", "for i in range(10**9):\n    pass", "range()"),
     ("nested-loops", "block", "run", "for i in range(100000):\n for j in range(100000): pass", "exceeded the evaluation budget"),
-    ("unknown-torch-attr", "expr", "compile", "torch.foo_not_exist", "unknown name torch.foo_not_exist"),
+    ("unknown-torch-attr", "expr", "compile", "torch.foo_not_exist", "not on the spec language's allowlist"),
     ("class-init", "expr", "compile", "torch.nn.Linear.__init__", "'__init__'"),
     ("f-string", "expr", "compile", "f'{x}'", "f-strings are not allowed"),
     ("walrus", "expr", "compile", "(y := 1)", ":="),
-    ("set-default-dtype", "expr", "compile", "torch.set_default_dtype(torch.float64)", "'set_default_dtype'"),
-    ("function-globals", "expr", "compile", "torch.manual_seed.__globals__", "'__globals__'"),
+    ("set-default-dtype", "expr", "compile", "torch.set_default_dtype(torch.float64)", "not on the spec language's allowlist"),
+    ("function-globals", "expr", "compile", "torch.manual_seed.__globals__", "not on the spec language's allowlist"),
     ("lambda-import", "expr", "compile", "lambda: __import__('os')", "'__import__'"),
-    ("assign-module-attr", "block", "compile", "torch.sum = None", "cannot assign attributes of a module or class"),
-    ("assign-class-attr", "block", "compile", "nn.Linear.forward = None", "cannot assign attributes of a module or class"),
+    ("assign-module-attr", "block", "compile", "torch.sum = None", "cannot assign"),
+    ("assign-class-attr", "block", "compile", "nn.Linear.forward = None", "cannot assign"),
     ("ndarray-ctypes", "expr", "compile", "x.numpy().ctypes", "attribute 'ctypes'"),
     ("module-dict", "expr", "compile", "F.__dict__", "'__dict__'"),
     ("setattr", "expr", "compile", "setattr(torch, 'x', 1)", "'setattr' is not available"),
     # beyond the brief's list
     ("generator-frame", "expr", "compile", "(v for v in [1]).gi_frame.f_globals", "attribute 'gi_frame'"),
     ("lambda-code", "expr", "compile", "(lambda: 0).__code__", "'__code__'"),
-    ("storage-from-file", "expr", "compile", "torch.UntypedStorage.from_file(CANARY, True, 8)", "attribute 'from_file'"),
-    ("load-via-alias", "expr", "compile", "F.torch.load(CANARY)", "attribute 'load'"),
-    ("module-via-import-alias", "expr", "compile", "F.warnings", "outside the allowed set"),
-    ("logger-streams", "expr", "compile", "torch.autograd.graph.log.manager.root.handlers", "logging objects"),
-    ("cuda-memory", "expr", "compile", "torch.cuda.memory", "outside the allowed set"),
-    ("import-ir-module", "expr", "compile", "torch.import_ir_module", "'import_ir_module'"),
+    ("storage-from-file", "expr", "compile", "torch.UntypedStorage.from_file(CANARY, True, 8)", "not on the spec language's allowlist"),
+    ("load-via-alias", "expr", "compile", "F.torch.load(CANARY)", "not on the spec language's allowlist"),
+    ("module-via-import-alias", "expr", "compile", "F.warnings", "not on the spec language's allowlist"),
+    ("logger-streams", "expr", "compile", "torch.autograd.graph.log.manager.root.handlers", "not on the spec language's allowlist"),
+    ("cuda-memory", "expr", "compile", "torch.cuda.memory", "not on the spec language's allowlist"),
+    ("import-ir-module", "expr", "compile", "torch.import_ir_module", "not on the spec language's allowlist"),
     ("keyword-dunder", "expr", "compile", "x.sum(__x=1)", "starting with '_'"),
     ("comprehension-dunder", "expr", "compile", "[__v for __v in x]", "starting with '_'"),
-    ("math-readonly", "block", "compile", "math.pi = 3", "cannot assign attributes"),
-    ("function-attr", "block", "compile", "torch.manual_seed.x = 1", "cannot assign attributes"),
-    ("augassign-module-attr", "block", "compile", "torch.nn.functional.reproducibility_notes += 1", "cannot assign attributes"),
+    ("math-readonly", "block", "compile", "math.pi = 3", "cannot assign"),
+    ("function-attr", "block", "compile", "torch.manual_seed.x = 1", "cannot assign"),
+    ("augassign-module-attr", "block", "compile", "torch.nn.functional.reproducibility_notes += 1", "cannot assign"),
     ("with-open", "block", "compile", "with open(CANARY) as fh:\n    pass", "'with' only accepts"),
     ("with-class-not-instance", "block", "compile", "with torch.no_grad:\n    pass", "'with' only accepts"),
-    ("module-through-variable", "block", "run", "m = torch.autograd\ng = m.grad_mode", "outside the allowed set"),
-    ("module-through-loop", "block", "run", "for m in [torch.autograd]:\n    m.grad_mode.no_grad", "outside the allowed set"),
-    ("assign-module-through-variable", "block", "run", "m = torch\nm.sum = None", "cannot assign attributes"),
+    ("module-through-variable", "block", "run", "m = torch.autograd\ng = m.grad_mode", "not on the spec language's allowlist"),
+    ("module-through-loop", "block", "run", "for m in [torch.autograd]:\n    m.grad_mode.no_grad", "not on the spec language's allowlist"),
+    ("assign-module-through-variable", "block", "run", "m = torch\nm.sum = None", "cannot assign"),
     ("with-list", "block", "run", "cm = [1]\nwith cm:\n    pass", "'with' only accepts"),
     ("kwargs-dunder", "expr", "run", "f(**{'__class__': 1})", "starting with '_'"),
     ("huge-shift", "expr", "run", "1 << 10**9", "bits"),
-    ("str-ljust", "expr", "run", "'a'.ljust(10**9)", "width"),
+    ("str-ljust", "expr", "run", "'a'.ljust(10**9)", "not on the spec language's allowlist"),
     ("str-join", "expr", "run", "('a' * 1000000).join(['b'] * 1000)", "join()"),
     ("printf-width", "expr", "run", "'%0999999999d' % 1", "width"),
     ("quadratic-sum", "expr", "run", "sum([[0]] * 1000, [])", "quadratic"),

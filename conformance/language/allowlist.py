@@ -124,6 +124,10 @@ for _name, (_value, _cost) in NAMES.items():
 
 
 BUILTIN_COSTS: Dict[str, str] = {name: cost for topic in table.BUILTINS.values() for name, cost in topic.items()}
+for _name in table.MATH:
+    _value = getattr(math, _name)
+    if callable(_value):
+        BY_ID.setdefault(id(_value), (_value, f"math.{_name}", "free"))
 
 
 def _category_class(dotted: str) -> Optional[type]:

@@ -67,7 +67,8 @@ class SpecCompiler(ExpressionCompiler):
             return set_name
         if isinstance(target, ast.Attribute):
             attr = target.attr
-            self._check_attribute_name(attr, target)
+            if attr.startswith("_"):
+                self._check_attribute_name(attr, target)
             obj = self.expr(target.value)
             self._static_settable(target.value, attr)
 
@@ -180,7 +181,8 @@ class SpecCompiler(ExpressionCompiler):
             return augassign_name
         if isinstance(target, ast.Attribute):
             attr = target.attr
-            self._check_attribute_name(attr, target)
+            if attr.startswith("_"):
+                self._check_attribute_name(attr, target)
             obj = self.expr(target.value)
             self._static_settable(target.value, attr)
             value = self.expr(node.value)

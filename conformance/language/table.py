@@ -80,7 +80,8 @@ MATH = ("isclose", "isnan", "isinf", "isfinite", "sqrt", "exp", "log", "floor", 
 ROOTS = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "optim": "torch.optim",
          "np": "numpy", "math": "math"}
 MODULES = ("torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.autograd",
-           "torch.autograd.graph", "torch.autograd.functional", "torch.cuda", "torch.linalg", "numpy")
+           "torch.autograd.graph", "torch.autograd.functional", "torch.cuda", "torch.linalg", "numpy",
+           "numpy.linalg")
 
 _POINTWISE_TORCH = (
     "abs", "neg", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh",
@@ -150,7 +151,8 @@ NAMES = {
         "relu", "sigmoid", "tanh", "mse_loss", "l1_loss", "softmax", "log_softmax", "cross_entropy",
         "linear", "dropout")},
     "optimizers": {f"torch.optim.{name}": "free" for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")},
-    "linear algebra": {"torch.linalg.norm": "reduce", "torch.linalg.vector_norm": "reduce"},
+    "linear algebra": {"torch.linalg.norm": "reduce", "torch.linalg.vector_norm": "reduce",
+                       "numpy.linalg.norm": "reduce"},
     "numpy": {
         "numpy.array": "data", "numpy.asarray": "data", "numpy.zeros": "first", "numpy.ones": "first",
         "numpy.full": "first", "numpy.arange": "arange", "numpy.linspace": "steps",
