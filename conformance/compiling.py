@@ -24,6 +24,7 @@ from typing import Any, Callable
 from packaging.version import Version
 
 from . import expressions
+from .language.patterns import UnsafePattern, check_pattern
 from .assertions import Located, check_close, check_equal, check_gradients, check_storage, check_that
 from .errors import SpecError, SpecErrors
 from .loading import Document, render_path
@@ -170,6 +171,11 @@ class _Compiler:
             block = self.expression(step.do, code_path, known, block=True)
             at = Located(render_path(here[-2:]), self.doc.content_line(code_path))
             compiled = CompiledStep(at=at, written=step.do.strip(), block=block, match=step.match)
+            if step.match is not None:  # Note [Safe patterns]
+                try:
+                    check_pattern(step.match)
+                except UnsafePattern as exc:
+                    raise self.fail(here + ("match",), str(exc)) from None
             if step.raises:
                 compiled.raises = self.exception_class(step.raises, here + ("raises",), BaseException)
             if step.warns:
