@@ -8,10 +8,22 @@ spec's steps verbatim (expected exceptions and warnings become try/except and
 ``warnings.catch_warnings`` blocks), and every expectation as an ``assert``. The comparison
 helpers are pasted from ``portable`` (Note [One source for checks and snippets]), so the script
 needs nothing from this project and fails for the same reason the claim did.
+
+Note [Inert snippets]
+Users are told to run the snippet, so no spec text may reach it as anything but the code it
+was validated as.  Spec code (steps, expectations, given expressions, gradcheck functions) is
+not pasted: it is parsed again and regenerated with ``ast.unparse``, so the snippet holds
+exactly the statements the spec language compiled, with every string literal re-escaped.  Prose
+(statement, quote, file, claim id) goes into comments through ``comment``, which escapes every
+character that could end a comment line (``repr`` escapes CR, LF and the other line breaks);
+messages and patterns are ``repr`` literals; names must be identifiers.  A fuzz test checks
+that the snippet parses to the expected statements whatever quotes, names and code contain.
 """
 from __future__ import annotations
 
+import ast
 import inspect
+import keyword
 import textwrap
 
 import torch
@@ -30,18 +42,55 @@ import numpy as np
 import torch
 
 nn, F, optim = torch.nn, torch.nn.functional, torch.optim
+
+
+def type_is(obj, cls):
+    return type(obj) is cls
+
+
+def same_data(a, b):
+    return a.data_ptr() == b.data_ptr()
+
+
+def parses_as_python(text):
+    import ast
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return False
+    return True
 """
+
+
+def comment(text: object) -> str:
+    """One comment line holding ``text``; nothing in it can end the line (Note [Inert snippets])."""
+    return "# " + repr(str(text))[1:-1]
+
+
+def code(text: str, mode: str = "exec") -> str:
+    """Spec code regenerated from its syntax tree (Note [Inert snippets])."""
+    return ast.unparse(ast.parse(text.strip(), mode=mode))
+
+
+def expr(text: str) -> str:
+    return "(" + code(text, "eval") + ")"
+
+
+def name(text: str) -> str:
+    if not (isinstance(text, str) and text.isidentifier() and not keyword.iskeyword(text)):
+        raise ValueError(f"not an identifier: {text!r}")
+    return text
 
 
 def given_lines(plans: list[GivenPlan], ex: Example) -> list[str]:
     lines = [f"torch.manual_seed({ex.torch_seed})"]
     for plan in plans:
         if plan.drawn:
-            lines.append(f"{plan.name} = {value_source(plan, ex.raw[plan.name])}")
+            lines.append(f"{name(plan.name)} = {value_source(plan, ex.raw[plan.name])}")
         elif plan.kind == "module":
-            lines.append(f"{plan.name} = ({plan.source}).to(device)")
+            lines.append(f"{name(plan.name)} = {expr(plan.source)}.to(device)")
         else:
-            lines.append(f"{plan.name} = {plan.source}")
+            lines.append(f"{name(plan.name)} = {expr(plan.source)}")
     return lines
 
 
@@ -61,31 +110,31 @@ def value_source(plan: GivenPlan, raw) -> str:
     if flag is True:
         text += ".requires_grad_(True)"
     elif isinstance(flag, str):
-        text += f".requires_grad_(bool({flag}))"
+        text += f".requires_grad_(bool({expr(flag)}))"
     return text
 
 
 def step_lines(step: CompiledStep) -> list[str]:
-    code = step.written
-    comment = f"# {step.at.where()}"
+    written = code(step.written)
+    note = comment(step.at.where())
     if step.raises is not None:
-        name = _class_name(step.raises)
+        cls = _class_name(step.raises)
         check = f"    assert re.search({step.match!r}, str(exc)), str(exc)\n" if step.match else "    pass\n"
-        return [comment, "try:", textwrap.indent(code, "    "), f"except {name} as exc:", check.rstrip("\n"),
-                "else:", f"    raise AssertionError('expected {name} from: ' + {code.splitlines()[0]!r})"]
+        return [note, "try:", textwrap.indent(written, "    "), f"except {cls} as exc:", check.rstrip("\n"),
+                "else:", f"    raise AssertionError({'expected ' + cls + ' from: ' + step.written.splitlines()[0]!r})"]
     if step.warns is not None:
-        name = _class_name(step.warns)
+        cls = _class_name(step.warns)
         pattern = repr(step.match) if step.match else "''"
-        return [comment, "with warnings.catch_warnings(record=True) as caught:", "    warnings.simplefilter('always')",
-                textwrap.indent(code, "    "),
-                f"assert any(issubclass(w.category, {name}) and re.search({pattern}, str(w.message)) for w in caught), "
+        return [note, "with warnings.catch_warnings(record=True) as caught:", "    warnings.simplefilter('always')",
+                textwrap.indent(written, "    "),
+                f"assert any(issubclass(w.category, {cls}) and re.search({pattern}, str(w.message)) for w in caught), "
                 f"[str(w.message) for w in caught]"]
     if step.no_warning is not None:
-        name = _class_name(step.no_warning)
-        return [comment, "with warnings.catch_warnings(record=True) as caught:", "    warnings.simplefilter('always')",
-                textwrap.indent(code, "    "),
-                f"assert not [w for w in caught if issubclass(w.category, {name})], [str(w.message) for w in caught]"]
-    return [comment, code]
+        cls = _class_name(step.no_warning)
+        return [note, "with warnings.catch_warnings(record=True) as caught:", "    warnings.simplefilter('always')",
+                textwrap.indent(written, "    "),
+                f"assert not [w for w in caught if issubclass(w.category, {cls})], [str(w.message) for w in caught]"]
+    return [note, written]
 
 
 def check_lines(check: CompiledCheck, claim: CompiledClaim, stated: bool) -> list[str]:
@@ -95,28 +144,28 @@ def check_lines(check: CompiledCheck, claim: CompiledClaim, stated: bool) -> lis
     message = repr(f"{check.at.where()} {check.kind}: {check.written}")
     kind = check.kind
     if kind == "that":
-        return [f"assert ({spec.that}), {message}"]
+        return [f"assert {expr(spec.that)}, {message}"]
     if kind == "close":
         body = spec.close
-        return [f"assert close({body.actual}, {_literal(body.expected)}, {body.rtol!r}, {body.atol!r}), "
-                f"({message}, {body.actual})"]
+        return [f"assert close({expr(body.actual)}, {_literal(body.expected)}, {body.rtol!r}, {body.atol!r}), "
+                f"({message}, {expr(body.actual)})"]
     if kind == "equal":
         body = spec.equal
-        return [f"assert equal({body.actual}, {_literal(body.expected)}), ({message}, {body.actual})"]
+        return [f"assert equal({expr(body.actual)}, {_literal(body.expected)}), ({message}, {expr(body.actual)})"]
     if kind in ("shares_storage", "distinct_storage"):
         a, b = getattr(spec, kind)
         negate = "" if kind == "shares_storage" else "not "
-        return [f"assert {negate}share_memory({a}, {b}), {message}"]
+        return [f"assert {negate}share_memory({expr(a)}, {expr(b)}), {message}"]
     if kind == "gradcheck":
         body = spec.gradcheck
         fn = "torch.autograd.gradcheck" if body.order == 1 else "torch.autograd.gradgradcheck"
-        inputs = ", ".join(f"{n}.detach().double().requires_grad_(True)" for n in body.inputs)
-        return [f"assert {fn}({body.fn}, ({inputs},), eps=1e-6, atol={body.atol!r}, rtol={body.rtol!r}), {message}"]
+        inputs = ", ".join(f"{expr(n)}.detach().double().requires_grad_(True)" for n in body.inputs)
+        return [f"assert {fn}({expr(body.fn)}, ({inputs},), eps=1e-6, atol={body.atol!r}, rtol={body.rtol!r}), {message}"]
     raise AssertionError(kind)
 
 
 def _literal(value) -> str:
-    return value if isinstance(value, str) else repr(value)
+    return expr(value) if isinstance(value, str) else repr(value)
 
 
 def _class_name(cls: type) -> str:
@@ -149,10 +198,11 @@ def snippet(claim: CompiledClaim, slot: Slot, ex: Example, stated: bool = False)
     """A complete script; running it raises AssertionError (or the unexpected exception)."""
     c = claim.claim
     quote = c.sources[0].quote.replace("\n", " ")
+    statement = c.statement.strip().splitlines()[0] if c.statement.strip() else ""
     parts = [
-        f"# Reproduces claim {c.id} ({claim.file}:{claim.line}) on {slot.label}, torch {torch.__version__}.",
-        f"# Statement: {c.statement.strip().splitlines()[0]}",
-        f"# Article ({c.sources[0].seed}): {quote[:200]}",
+        comment(f"Reproduces claim {c.id} ({claim.file}:{claim.line}) on {slot.label}, torch {torch.__version__}."),
+        comment(f"Statement: {statement}"),
+        comment(f"Article ({c.sources[0].seed}): {quote[:200]}"),
         HEADER,
         helper_source(claim, stated),
         f"device = torch.device({slot.device!r})",
