@@ -10,6 +10,14 @@ path back into the line a person should look at.
 
 Limits: files over ``MAX_BYTES`` and trees over ``MAX_NODES`` (an alias bomb, say) are refused,
 and tags other than YAML's own are refused, so no YAML feature can construct objects.
+
+Note [Alias bombs]
+ruamel builds an anchored node once and shares it between its aliases, so a file under 1 MB
+can stand for a tree of billions of nodes, or of gigabytes of text (one long scalar aliased
+100 000 times), which only the conversion to plain data would expand.  Before converting,
+``check_expansion`` computes the expanded node count and text size of the shared tree by
+dynamic programming over object identity (each distinct node is visited once) and refuses the
+file when either is over ``MAX_NODES`` / ``MAX_EXPANDED_BYTES``: nothing is expanded first.
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ from .errors import SpecError
 MAX_BYTES = 1_000_000
 MAX_NODES = 100_000
 MAX_DEPTH = 40
+MAX_EXPANDED_BYTES = 8_000_000
 
 Path_ = tuple  # a key path: str keys and int indices
 
@@ -113,10 +122,48 @@ def _parse(text: str, file: str) -> Document:
     doc = Document(file=file, data=None)
     if tree is None:
         raise SpecError(file, 1, "", "the file is empty; a spec file needs 'topic:' and 'claims:'")
+    check_expansion(tree, file)
     counter = [0]
     doc.data = _plain(tree, (), doc, counter, 0)
     doc.lines.setdefault((), 1)
     return doc
+
+
+def check_expansion(tree: Any, file: str) -> None:
+    """Refuse a tree whose aliases expand past MAX_NODES nodes or MAX_EXPANDED_BYTES of text."""
+    memo: dict[int, tuple[int, int]] = {}
+    keep: list = []  # memo keys are ids: keep the objects alive while they are in use
+
+    def size(node: Any, depth: int) -> tuple[int, int]:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        if depth > MAX_DEPTH + 2:
+            return (1, 0)  # _plain refuses the depth itself, with the path
+        nodes, text = 1, 0
+        if isinstance(node, dict):
+            children = [item for pair in node.items() for item in pair]
+        elif isinstance(node, list):
+            children = list(node)
+        else:
+            children = []
+            text = len(str(node)) if isinstance(node, str) else 8
+        for child in children:
+            n, t = size(child, depth + 1)
+            nodes, text = nodes + n, text + t
+            if nodes > MAX_NODES or text > MAX_EXPANDED_BYTES:
+                break
+        memo[key] = (nodes, text)
+        keep.append(node)
+        return nodes, text
+
+    nodes, text = size(tree, 0)
+    if nodes > MAX_NODES:
+        raise SpecError(file, None, "", f"the document has more than {MAX_NODES} nodes once aliases are expanded; "
+                                        "split it into several spec files, or use fewer aliases")
+    if text > MAX_EXPANDED_BYTES:
+        raise SpecError(file, None, "", f"the document holds more than {MAX_EXPANDED_BYTES} bytes of text once "
+                                        "aliases are expanded; use fewer aliases")
 
 
 def load_file(path: Path, display: str | None = None) -> Document:
