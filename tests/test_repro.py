@@ -74,6 +74,7 @@ CASES = {
             as_stated:
               expect:
                 - that: y.requires_grad
+              refuted_by: {expect: 0}
             examples:
               - {x: [1.0]}
             """)),
