@@ -871,8 +871,34 @@ def _safe_hasattr(obj: Any, name: Any) -> bool:
     return builtins.hasattr(obj, name)
 
 
+# Data loading for specs (issue 13; names for the allowlist: DataLoader, TensorDataset).
+# torch.utils stays denied. These give the in-process part of torch.utils.data: DataLoader(...)
+# iterates a real torch.utils.data.DataLoader with num_workers=0 and returns the list of its
+# batches, so no loader object (whose num_workers a spec could change) and no worker process
+# ever exists; it accepts only a TensorDataset of tensors.
+def _tensor_dataset(*tensors: Any) -> Any:
+    from torch.utils.data import TensorDataset
+
+    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise ExpressionError("TensorDataset() takes one or more tensors")
+    return TensorDataset(*tensors)
+
+
+def _data_loader(dataset: Any, batch_size: Any = 1, shuffle: Any = False, drop_last: Any = False) -> list:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    if not isinstance(dataset, TensorDataset):
+        raise ExpressionError("DataLoader() takes a TensorDataset(...) (loading happens in-process)")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_RANGE:
+        raise ExpressionError(f"DataLoader() batch_size must be an int from 1 to {MAX_RANGE}")
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=bool(shuffle), drop_last=bool(drop_last),
+                        num_workers=0)
+    return list(loader)
+
+
 for _fn, _label in ((_safe_range, "range"), (_safe_pow, "pow"), (_safe_sum, "sum"), (_safe_hasattr, "hasattr"), (_safe_type, "type"),
-                    (_parses_as_python, "parses_as_python")):
+                    (_parses_as_python, "parses_as_python"), (_tensor_dataset, "TensorDataset"),
+                    (_data_loader, "DataLoader")):
     _fn.__name__ = _label
     _fn.__qualname__ = _label
 del _fn, _label
@@ -912,6 +938,8 @@ def _build_global_names() -> Mapping[str, object]:
         "hasattr": _safe_hasattr,
         "type": _safe_type,
         "parses_as_python": _parses_as_python,
+        "TensorDataset": _tensor_dataset,  # issue 13: in-process data loading (see above)
+        "DataLoader": _data_loader,
     }
     for name in _BUILTIN_NAMES:
         names[name] = getattr(builtins, name)

@@ -79,7 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: conformance claims whose verdict is {name}")
     config.addinivalue_line("markers", "conformance: every conformance claim item")
     wanted = devices.requested(config.getoption("--conformance-devices"))
-    for name in wanted:
+    for name in dict.fromkeys([*wanted, "cpu", "cuda"]):  # a claim may need a device not requested
         config.addinivalue_line("markers", f"{name}: conformance items that run on device {name}")
     seed = config.getoption("--conformance-seed")
     try:
