@@ -30,6 +30,7 @@ from .errors import SpecError, SpecErrors
 from .loading import Document, render_path
 from .schema import Check, Claim, SpecFile, Step
 from .strategies import Example, GivenPlan, expand_dtypes, pinned_example
+from .verdicts import Refutation
 from .versions import applies, parse_specifier
 
 BASE_NAMES = ("device",)
@@ -44,6 +45,7 @@ class CompiledStep:
     warns: type | None = None
     no_warning: type | None = None
     match: str | None = None
+    index: int = -1  # position of the entry in its spec list (do / as_stated.do)
 
 
 @dataclass
@@ -65,8 +67,10 @@ class CompiledClaim:
     checks: list[CompiledCheck]
     stated_steps: list[CompiledStep] | None = None
     stated_checks: list[CompiledCheck] | None = None
+    refutation: Refutation | None = None
     examples: list[Example] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
+    helpers: list[tuple[str, str, Any]] = field(default_factory=list)  # (name, source, compiled)
 
     @property
     def id(self) -> str:
@@ -155,7 +159,7 @@ class _Compiler:
             plans.append(plan)
         return plans
 
-    def steps(self, entries: list, path: tuple, known: set, applied: list[str]) -> list[CompiledStep]:
+    def steps(self, entries: list, path: tuple, known: set, applied: list[str], prefix: str = "") -> list[CompiledStep]:
         out = []
         for index, entry in enumerate(entries):
             here = path + (index,)
@@ -167,10 +171,10 @@ class _Compiler:
                 self.syntax_only(step.do, code_path, "exec")
                 continue
             if step.torch is not None:
-                applied.append(f"{render_path(here[-2:])} torch{step.torch}")
+                applied.append(f"{prefix}{render_path(here[-2:])} torch{step.torch}")
             block = self.expression(step.do, code_path, known, block=True)
-            at = Located(render_path(here[-2:]), self.doc.content_line(code_path))
-            compiled = CompiledStep(at=at, written=step.do.strip(), block=block, match=step.match)
+            at = Located(prefix + render_path(here[-2:]), self.doc.content_line(code_path))
+            compiled = CompiledStep(at=at, written=step.do.strip(), block=block, match=step.match, index=index)
             if step.match is not None:  # Note [Safe patterns]
                 try:
                     check_pattern(step.match)
@@ -186,7 +190,8 @@ class _Compiler:
             out.append(compiled)
         return out
 
-    def checks(self, entries: list[Check], path: tuple, known: set, applied: list[str], label: str) -> list[CompiledCheck]:
+    def checks(self, entries: list[Check], path: tuple, known: set, applied: list[str], label: str,
+               may_be_empty: bool = False) -> list[CompiledCheck]:
         out = []
         for index, check in enumerate(entries):
             here = path + (index,)
@@ -195,7 +200,7 @@ class _Compiler:
             if check.torch is not None:
                 applied.append(f"{label}[{index}] torch{check.torch}")
             out.append(self.check(check, here, known, Located(f"{label}[{index}]", self.doc.line_of(here))))
-        if not out:
+        if not out and not may_be_empty:
             raise self.fail(path, f"no expectation applies to torch {self.version}; "
                                   f"add one whose 'torch:' range covers it")
         return out
@@ -247,30 +252,87 @@ class _Compiler:
         return out
 
     # -- a whole claim --------------------------------------------------------------------
-    def claim(self, claim: Claim, index: int, topic: str) -> CompiledClaim:
+    def claim(self, claim: Claim, index: int, topic: str, helpers: list | None = None) -> CompiledClaim:
         path = ("claims", index)
         self.sources(claim, path)
+        helpers = helpers or []
         known = set(BASE_NAMES) | ({"other_device"} if claim.devices == "cross" else set())
+        for name in claim.given:
+            if any(name == helper for helper, _, _ in helpers):
+                raise self.fail(path + ("given", name), f"given name {name!r} is also the name of a helper of this file")
         applied: list[str] = []
         plans = self.given(claim, path, known)
+        known.update(helper for helper, _, _ in helpers)
         given_known = set(known)
         steps = self.steps(claim.do, path + ("do",), known, applied)
         checks = self.checks(claim.expect, path + ("expect",), known, applied, "expect")
         compiled = CompiledClaim(file=self.doc.file, line=self.doc.line_of(path) or 1, claim=claim,
                                  topic=claim.topic or topic, plans=plans, steps=steps, checks=checks)
+        compiled.helpers = helpers
         if claim.as_stated is not None:
-            stated_path = path + ("as_stated",)
-            if claim.as_stated.do is not None:
-                stated_known = set(given_known)
-                compiled.stated_steps = self.steps(claim.as_stated.do, stated_path + ("do",), stated_known, applied)
-            else:
-                stated_known = set(known)
-                compiled.stated_steps = steps
-            compiled.stated_checks = self.checks(claim.as_stated.expect, stated_path + ("expect",), stated_known,
-                                                 applied, "as_stated.expect")
+            self.as_stated(claim, path, compiled, given_known | {h for h, _, _ in helpers}, applied)
         compiled.examples = self.examples(claim, plans, path)
         compiled.applied = applied
         return compiled
+
+    def as_stated(self, claim: Claim, path: tuple, compiled: CompiledClaim, given_known: set,
+                  applied: list[str]) -> None:
+        """Compile ``as_stated`` and its ``refuted_by`` (Note [Checked verdicts] in verdicts.py)."""
+        stated, here = claim.as_stated, path + ("as_stated",)
+        reuse = stated.reuse if stated.reuse is not None else ("all" if stated.do is None else 0)
+        if reuse != "all" and reuse > len(claim.do):
+            raise self.fail(here + ("reuse",), f"reuse: {reuse}, but the claim has only {len(claim.do)} steps")
+        prefix = [s for s in compiled.steps if reuse == "all" or s.index < reuse]
+        known = set(given_known)
+        for step in prefix:
+            known.update(step.block.assigns)
+        own = self.steps(stated.do or [], here + ("do",), known, applied, prefix="as_stated.")
+        checks = self.checks(stated.expect, here + ("expect",), known, applied, "as_stated.expect", may_be_empty=True)
+        compiled.stated_steps, compiled.stated_checks = prefix + own, checks
+        compiled.refutation = self.refutation(stated, here, prefix, own, checks)
+
+    def refutation(self, stated, here: tuple, prefix: list, own: list, checks: list) -> Refutation:
+        by, by_path = stated.refuted_by, here + ("refuted_by",)
+        if by.expect is not None:
+            if by.expect >= len(stated.expect):
+                raise self.fail(by_path + ("expect",), f"as_stated has {len(stated.expect)} expectations; "
+                                                       f"there is no as_stated.expect[{by.expect}]")
+            label = f"as_stated.expect[{by.expect}]"
+            for position, check in enumerate(checks):
+                if check.at.label == label:
+                    return Refutation("expect", position, label, check.at.line, f"{check.kind}: {check.written}")
+            raise self.fail(by_path + ("expect",), f"{label} does not apply to torch {self.version}; the check "
+                                                   f"that refutes the article must apply to every torch it runs on")
+        entries = stated.do or []
+        if by.step >= len(entries):
+            raise self.fail(by_path + ("step",), f"as_stated has {len(entries)} steps of its own; "
+                                                 f"there is no as_stated.do[{by.step}]")
+        if by.step < len(entries) - 1 or stated.expect:
+            raise self.fail(by_path + ("step",), f"nothing after the refuting step as_stated.do[{by.step}] ever "
+                                                 f"runs; remove the later steps and expectations")
+        found = [(p, s) for p, s in enumerate(own) if s.index == by.step]
+        if not found:
+            raise self.fail(by_path + ("step",), f"as_stated.do[{by.step}] does not apply to torch {self.version}")
+        position, step = found[0]
+        marked = step.raises or step.warns or step.no_warning
+        if marked and by.raises is not None:
+            raise self.fail(by_path + ("raises",), f"as_stated.do[{by.step}] already says what the article expects "
+                                                   f"(raises/warns/no_warning); it refutes the article by not doing "
+                                                   f"so, so refuted_by takes no 'raises' here")
+        if not marked and by.raises is None:
+            raise self.fail(by_path, f"as_stated.do[{by.step}] is a plain step: name the exception that refutes "
+                                     f"the article with 'raises:' and 'match:'")
+        raises = self.exception_class(by.raises, by_path + ("raises",), BaseException) if by.raises else None
+        return Refutation("step", len(prefix) + position, step.at.label, step.at.line, step.written,
+                          raises=raises, match=by.match)
+
+    def helpers(self, spec: SpecFile) -> list[tuple[str, str, Any]]:
+        """Compile the file's ``helpers:`` (Note [Spec helpers]): each may use the ones before it."""
+        out, known = [], set(BASE_NAMES) | {"other_device"}
+        for name, source in spec.helpers.items():
+            out.append((name, source, self.expression(source, ("helpers", name), known)))
+            known.add(name)
+        return out
 
 
 @lru_cache(maxsize=None)
@@ -286,6 +348,10 @@ def compile_file(doc: Document, spec: SpecFile, version: Version, seeds_dir: Pat
     """Compile every claim of a validated file; raise SpecErrors listing every problem found."""
     compiler = _Compiler(doc, version, seeds_dir)
     claims, errors, seen = [], [], {}
+    try:
+        helpers = compiler.helpers(spec)
+    except SpecError as exc:
+        raise SpecErrors([exc]) from None
     for index, claim in enumerate(spec.claims):
         if claim.id in seen:
             errors.append(compiler.fail(("claims", index, "id"),
@@ -293,7 +359,7 @@ def compile_file(doc: Document, spec: SpecFile, version: Version, seeds_dir: Pat
             continue
         seen[claim.id] = doc.line_of(("claims", index, "id"))
         try:
-            claims.append(compiler.claim(claim, index, spec.topic))
+            claims.append(compiler.claim(claim, index, spec.topic, helpers))
         except SpecError as exc:
             errors.append(exc)
     if errors:

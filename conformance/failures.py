@@ -16,6 +16,7 @@ from .devices import Slot
 from .profiles import RunProfile
 from .repro import given_lines, snippet
 from .running import VerdictMismatch
+from .verdicts import VerdictCheckError
 
 
 def header(claim: CompiledClaim, slot: Slot) -> list[str]:
@@ -52,9 +53,24 @@ def render_verdict_mismatch(claim: CompiledClaim, slot: Slot, mismatch: VerdictM
     lines = header(claim, slot)
     lines.append("verdict check failed:")
     lines.append("  " + mismatch.render())
-    lines.append("  the article's statement as stated (each of these was expected to fail on some example):")
+    lines.append("  the article's statement as stated:")
+    for step in claim.stated_steps or []:
+        lines.append(f"    {step.at.where()} step: {step.written.splitlines()[0]}")
     for check in claim.stated_checks or []:
         lines.append(f"    {check.at.where()} {check.kind}: {check.written}")
+    return "\n".join(lines)
+
+
+def render_verdict_error(claim: CompiledClaim, slot: Slot, error: VerdictCheckError) -> str:
+    """An as-stated block that failed for another reason than its named check (Note [Checked verdicts])."""
+    lines = header(claim, slot)
+    lines.append("verdict check error (the verdict is NOT confirmed):")
+    lines.append("  " + error.render())
+    if claim.refutation is not None:
+        lines.append(f"  only this check may refute the article: {claim.refutation.describe()}")
+    if error.example is not None:
+        lines.append("example")
+        lines.extend("  " + line for line in given_lines(claim.plans, error.example))
     return "\n".join(lines)
 
 

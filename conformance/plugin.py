@@ -18,7 +18,7 @@ import pytest
 
 from . import catalog, devices, profiles
 from .errors import SpecError, SpecErrors
-from .running import RunStats, SpecRuntimeError, VerdictMismatch, run_claim
+from .running import RunStats, SpecRuntimeError, VerdictCheckError, VerdictMismatch, run_claim
 from .assertions import ClaimFailure
 from .schema import TOPICS, VERDICTS
 
@@ -82,7 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: conformance claims whose verdict is {name}")
     config.addinivalue_line("markers", "conformance: every conformance claim item")
     wanted = devices.requested(config.getoption("--conformance-devices"))
-    for name in wanted:
+    for name in dict.fromkeys([*wanted, "cpu", "cuda"]):  # a claim may need a device not requested
         config.addinivalue_line("markers", f"{name}: conformance items that run on device {name}")
     seed = config.getoption("--conformance-seed")
     try:
@@ -233,6 +233,8 @@ class ClaimItem(pytest.Item):
             return message
         if isinstance(exc, VerdictMismatch):
             return failures.render_verdict_mismatch(self.claim, self.slot, exc)
+        if isinstance(exc, VerdictCheckError):
+            return failures.render_verdict_error(self.claim, self.slot, exc)
         if isinstance(exc, SpecRuntimeError):
             return f"spec error while running: {exc}"
         return super().repr_failure(excinfo, style=style)
@@ -257,7 +259,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     counts: dict[str, dict[str, int]] = {}
-    verdicts = {"confirmed": 0, "mismatch": 0}
+    verdicts = {"confirmed": 0, "mismatch": 0, "error": 0}
     spec_errors = 0
     for outcome in ("passed", "failed", "skipped", "error", "xfailed", "xpassed"):
         for report in terminalreporter.stats.get(outcome, []):
@@ -285,7 +287,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         known = f", {c['known failures']} known failures" if c.get("known failures") else ""
         tr.write_line(f"{slot}: {c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
                       f"{c.get('skipped', 0)} skipped{known}")
-    tr.write_line(f"verdict checks: {verdicts['confirmed']} confirmed, {verdicts['mismatch']} mismatched")
+    tr.write_line(f"verdict checks: {verdicts['confirmed']} confirmed, {verdicts['mismatch']} mismatched"
+                  + (f", {verdicts['error']} errors" if verdicts["error"] else ""))
     if spec_errors:
         tr.write_line(f"spec files with errors: {spec_errors}")
     for line in where:
@@ -298,6 +301,11 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if isinstance(item, ClaimItem) and call.when == "call":
         report.user_properties.append(("verdict_check", item.stats.verdict_check))
+        if item.stats.refuted_by is not None:  # Note [Checked verdicts]: what refuted the article, on what
+            from .repro import given_lines
+
+            report.user_properties.append(("refuted_by", item.stats.refuted_by))
+            report.user_properties.append(("refuting_example", given_lines(item.claim.plans, item.stats.stated_example)))
         report.user_properties.append(("examples", item.stats.examples))
         report.user_properties.append(("applied", list(item.claim.applied)))
         if item.snippet:

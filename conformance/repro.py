@@ -210,6 +210,7 @@ def snippet(claim: CompiledClaim, slot: Slot, ex: Example, stated: bool = False)
     if slot.other_device:
         parts.append(f"other_device = torch.device({slot.other_device!r})")
     parts.extend(given_lines(claim.plans, ex))
+    parts.extend(f"{name} = {source}" for name, source, _ in claim.helpers)  # the spec file's helpers
     for step in (claim.stated_steps if stated else claim.steps):
         parts.extend(step_lines(step))
     for check in (claim.stated_checks if stated else claim.checks):

@@ -89,6 +89,14 @@ def _split_nodeid(nodeid: str) -> tuple[str, str, str | None]:
     return file, name, None
 
 
+def _refutation(props: dict) -> dict | None:
+    """A confirmed verdict: the check that refuted the article and the example it did so on."""
+    how, example = props.get("refuted_by"), props.get("refuting_example")
+    if not isinstance(how, str):
+        return None
+    return {"check": how, "example": [str(line) for line in example] if isinstance(example, (list, tuple)) else []}
+
+
 class _Item:
     """The phases of one claim item seen so far, folded into one record."""
 
@@ -139,6 +147,7 @@ class _Item:
             "outcome": self.outcome or "error",
             "reason": self.reason,
             "verdict_check": p.get("verdict_check"),
+            "refuted_by": _refutation(p),
             "applied": [str(a) for a in applied] if isinstance(applied, (list, tuple)) else [],
             "examples": int(examples) if isinstance(examples, int) else None,
             "duration_s": round(self.duration, 4),

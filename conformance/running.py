@@ -8,11 +8,11 @@ Example on the slot's device, runs the steps in order (a step may have to raise 
 evaluates every expectation. A ``ClaimFailure`` carries the Example it failed on; Hypothesis
 shrinks and re-raises the minimal one, which the report shows in the spec's own names.
 
-Note [Checked verdicts]
-For ``refined`` and ``refuted`` claims the article's statement as stated (``as_stated``) must
-*fail* on the installed torch: after the claim itself has passed, the same strategy is searched
-(pinned examples first, then generated ones, no shrinking) for one example where it fails. If
-none fails, the verdict no longer matches torch, and that is a failure of its own kind.
+For ``refined`` and ``refuted`` claims, after the claim itself has passed, the same strategy is
+searched (pinned examples first, then generated ones, no shrinking) for one example where the
+check named by ``refuted_by`` refutes the article's statement as stated (Note [Checked verdicts]
+in verdicts.py). If none does, the verdict no longer matches torch (``VerdictMismatch``); if the
+as-stated block fails in any other way, it is a ``VerdictCheckError``, never a confirmation.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from .devices import Slot
 from .errors import SpecError
 from .profiles import RunProfile
 from .strategies import Example, example_strategy, materialize
+from .verdicts import VerdictCheckError, run_stated
 
 
 class VerdictMismatch(Exception):
@@ -39,9 +40,10 @@ class VerdictMismatch(Exception):
 
     def render(self) -> str:
         c = self.claim.claim
-        return (f"verdict '{c.verdict}' no longer matches torch: the article's statement as stated held on all "
-                f"{self.examples} examples tried, so it is not refuted here. If torch changed, make the claim "
-                f"'holds' (or narrow the refinement) for this torch version range.")
+        named = self.claim.refutation.describe() if self.claim.refutation else "as_stated"
+        return (f"verdict '{c.verdict}' no longer matches torch: the check that carries the article's statement, "
+                f"{named}, did not refute it on any of the {self.examples} examples tried. If torch changed, "
+                f"make the claim 'holds' (or narrow the refinement) for this torch version range.")
 
 
 class SpecRuntimeError(Exception):
@@ -52,8 +54,9 @@ class SpecRuntimeError(Exception):
 class RunStats:
     examples: int = 0
     stated_examples: int = 0
-    verdict_check: str = "not applicable"  # or "confirmed", "mismatch", "not run"
+    verdict_check: str = "not applicable"  # or "confirmed", "mismatch", "error", "not run"
     stated_example: Example | None = None
+    refuted_by: str | None = None  # how the named check refuted the article, when confirmed
     failures_seen: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -94,14 +97,16 @@ def run_checks(checks: list[CompiledCheck], env: dict) -> None:
                               detail=f"evaluating it raised {type(exc).__name__}: {exc}") from None
 
 
-def run_once(claim: CompiledClaim, slot: Slot, ex: Example, stated: bool = False) -> None:
+def run_once(claim: CompiledClaim, slot: Slot, ex: Example, stated: bool = False) -> str | None:
+    """Run the claim (or, ``stated``, its as-stated block: see ``verdicts.run_stated``) on one example."""
     env = materialize(claim.plans, ex, slot.device, slot.other_device)
+    for name, _, helper in claim.helpers:  # Note [Spec helpers]
+        env[name] = helper(env)
     if stated:
-        run_steps(claim.stated_steps, env)
-        run_checks(claim.stated_checks, env)
-    else:
-        run_steps(claim.steps, env)
-        run_checks(claim.checks, env)
+        return run_stated(claim, env)
+    run_steps(claim.steps, env)
+    run_checks(claim.checks, env)
+    return None
 
 
 def run_claim(claim: CompiledClaim, slot: Slot, profile: RunProfile, stats: RunStats) -> None:
@@ -131,19 +136,23 @@ def run_claim(claim: CompiledClaim, slot: Slot, profile: RunProfile, stats: RunS
 
 
 class _Found(Exception):
-    def __init__(self, ex: Example):
-        self.ex = ex
+    def __init__(self, ex: Example, how: str):
+        self.ex, self.how = ex, how
 
 
 def _check_verdict(claim, slot, profile, stats, strategy, key) -> None:
     def stated(ex: Example) -> None:
         stats.stated_examples += 1
         try:
-            run_once(claim, slot, ex, stated=True)
-        except ClaimFailure:
-            raise _Found(ex) from None
+            how = run_once(claim, slot, ex, stated=True)
+        except VerdictCheckError as error:
+            error.example = ex
+            stats.verdict_check = "error"
+            raise
         except expressions.ExpressionError as exc:
             raise SpecRuntimeError(f"{claim.file}:{claim.line}: {claim.id} as_stated: {exc.message}") from None
+        if how is not None:
+            raise _Found(ex, how)
 
     test = _decorate(stated, key + ":as_stated", strategy, claim, profile, shrink=False)
     try:
@@ -152,7 +161,7 @@ def _check_verdict(claim, slot, profile, stats, strategy, key) -> None:
         raise SpecRuntimeError(f"{claim.file}:{claim.line}: {claim.id} as_stated: given: {exc.message}") from None
     except _Found as found:
         stats.verdict_check = "confirmed"
-        stats.stated_example = found.ex
+        stats.stated_example, stats.refuted_by = found.ex, found.how
         return
     stats.verdict_check = "mismatch"
     raise VerdictMismatch(claim, stats.stated_examples)
@@ -171,4 +180,4 @@ def _decorate(body, key: str, strategy, claim: CompiledClaim, profile: RunProfil
     return seed(profile.item_seed(key))(test)
 
 
-__all__ = ["run_claim", "RunStats", "VerdictMismatch", "SpecRuntimeError", "SpecError"]
+__all__ = ["run_claim", "RunStats", "VerdictMismatch", "VerdictCheckError", "SpecRuntimeError", "SpecError"]

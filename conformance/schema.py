@@ -246,11 +246,51 @@ class Check(Strict):
 CHECK_KINDS = ("that", "close", "equal", "shares_storage", "distinct_storage", "gradcheck")
 
 
-class AsStated(Strict):
-    """The article's statement as stated, which must fail on the installed torch."""
+class RefutedBy(Strict):
+    """Which check of ``as_stated`` carries the article's statement (Note [Checked verdicts]).
 
+    ``expect: N``: the expectation ``as_stated.expect[N]`` must fail. ``step: N``: the step
+    ``as_stated.do[N]`` refutes the article: a plain step must raise ``raises`` with a message
+    matching ``match``; a step that itself expects an exception or a warning (the article says it
+    raises or warns) refutes it by not doing so.
+    """
+
+    expect: Optional[int] = Field(None, ge=0)
+    step: Optional[int] = Field(None, ge=0)
+    raises: Optional[str] = None
+    match: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "RefutedBy":
+        if (self.expect is None) == (self.step is None):
+            raise ValueError("refuted_by needs exactly one of 'expect: N' (an index into as_stated.expect) "
+                             "and 'step: N' (an index into as_stated.do)")
+        if self.expect is not None and (self.raises is not None or self.match is not None):
+            raise ValueError("'raises' and 'match' go with 'step: N', not with 'expect: N'")
+        if self.match is not None:
+            try:
+                re.compile(self.match)
+            except re.error as exc:
+                raise ValueError(f"'match' is not a valid regular expression: {exc}") from None
+        if self.raises is not None and self.match is None:
+            raise ValueError("a refuting exception needs 'match': the part of its message that refutes the article")
+        return self
+
+
+class AsStated(Strict):
+    """The article's statement as stated, which must fail on the installed torch, at ``refuted_by``."""
+
+    reuse: Optional[Union[int, Literal["all"]]] = None
     do: Optional[list[StepEntry]] = None
-    expect: list[Check] = Field(min_length=1)
+    expect: list[Check] = Field(default_factory=list)
+    refuted_by: RefutedBy
+
+    @field_validator("reuse")
+    @classmethod
+    def _reuse(cls, value: Any) -> Any:
+        if isinstance(value, int) and (isinstance(value, bool) or value < 0):
+            raise ValueError("reuse must be 'all' or the number of the claim's own steps to run first (>= 0)")
+        return value
 
 
 class DevicesOnly(Strict):
@@ -317,6 +357,21 @@ class Claim(Strict):
 class SpecFile(Strict):
     topic: Topic
     claims: list[Claim] = Field(min_length=1)
+    # Note [Spec helpers]: named expressions compiled once per file, bound before each claim's steps.
+    helpers: dict[str, str] = Field(default_factory=dict,
+                                    description="named expressions every claim of the file can use")
+
+    @field_validator("helpers")
+    @classmethod
+    def _helper_names(cls, value: dict) -> dict:
+        for name, source in value.items():
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(f"helper name {name!r} must be an identifier that does not start with '_'")
+            if name in RESERVED_NAMES:
+                raise ValueError(f"helper name {name!r} is reserved ({', '.join(RESERVED_NAMES)})")
+            if not source.strip():
+                raise ValueError(f"helper {name!r} is empty; write an expression")
+        return value
 
 
 def validate(doc: Document) -> SpecFile:

@@ -73,7 +73,7 @@ def in_raises(code: str) -> str:
 def in_as_stated(code: str) -> str:
     return spec_yaml(claim_yaml(given=GIVEN, verdict="refuted", extra=(
         "refinement: detach() gives a tensor that does not require grad.\n"
-        f"as_stated:\n  expect:\n    - that: {_q(code)}")))
+        f"as_stated:\n  expect:\n    - that: {_q(code)}\n  refuted_by: {{expect: 0}}")))
 
 
 def in_pinned(value: str) -> str:

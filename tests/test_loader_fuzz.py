@@ -66,7 +66,7 @@ VALID = {
                 {"shares_storage": ["x", "x.detach()"]},
                 {"gradcheck": {"fn": "lambda t: t * 2", "inputs": ["x"], "order": 1}},
             ],
-            "as_stated": {"expect": [{"that": "x.grad is None"}]},
+            "as_stated": {"expect": [{"that": "x.grad is None"}], "refuted_by": {"expect": 0}},
             "examples": [{"x": [1.0, 2.0], "k": 2, "y": {"value": [0.0, 0.0], "dtype": "float32"}}],
             "max_examples": 5,
             "devices": {"only": ["cpu"]},
@@ -76,7 +76,7 @@ VALID = {
 
 KEYS = sorted({
     "topic", "claims", "id", "sources", "seed", "quote", "statement", "verdict", "refinement",
-    "as_stated", "devices", "given", "do", "expect", "examples", "max_examples", "tensor", "integer",
+    "as_stated", "refuted_by", "reuse", "helpers", "devices", "given", "do", "expect", "examples", "max_examples", "tensor", "integer",
     "floating", "boolean", "sampled_from", "expr", "module", "dtype", "shape", "elements",
     "requires_grad", "device", "min", "max", "min_dims", "max_dims", "min_side", "max_side", "raises",
     "warns", "match", "torch", "that", "close", "equal", "shares_storage", "distinct_storage",

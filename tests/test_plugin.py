@@ -255,6 +255,7 @@ def test_a_verdict_that_no_longer_matches_torch_fails(pytester):
         as_stated:
           expect:
             - that: y.grad_fn is None
+          refuted_by: {expect: 0}
         """))
     write_specs(pytester, {"stale": spec_yaml(stale)})
     result = run_specs(pytester)
@@ -262,7 +263,7 @@ def test_a_verdict_that_no_longer_matches_torch_fails(pytester):
     result.stdout.fnmatch_lines([
         "claim detach-said-to-keep-grad-fn [[]cpu[]] failed*",
         "verdict check failed:",
-        "  verdict 'refuted' no longer matches torch: *",
+        "  verdict 'refuted' no longer matches torch: *as_stated.expect[[]0[]] (line *): that: y.grad_fn is None*",
         "*as_stated.expect[[]0[]] (line *) that: y.grad_fn is None",
     ])
     result.stdout.fnmatch_lines(["verdict checks: 0 confirmed, 1 mismatched"])
@@ -274,6 +275,7 @@ def test_a_confirmed_verdict_passes(pytester):
         as_stated:
           expect:
             - that: y.requires_grad
+          refuted_by: {expect: 0}
         """))
     write_specs(pytester, {"refuted": spec_yaml(refuted)})
     result = run_specs(pytester)

@@ -1,0 +1,212 @@
+"""A verdict is confirmed only by the check it names (Note [Checked verdicts] in conformance/verdicts.py).
+
+The corpus tests sabotage every refined/refuted claim of specs/ in two ways and require a
+verdict-check error, never a confirmation:
+  * a typo as the first as-stated step (``probe = torch.ones(1).detatch()``);
+  * an unrelated false conjunct: an extra expectation that is false (for a claim refuted by an
+    expectation), or an extra step that says it raises and does not (for one refuted by a step).
+They work on the compiled claims (the Python API), so they are fast and see every claim the
+installed torch compiles.
+"""
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+
+import pytest
+from helpers import CPU, ROOT, claim_yaml, compile_path, compile_text, run_item, spec_errors, spec_yaml
+
+from conformance import expressions
+from conformance.assertions import Located
+from conformance.compiling import CompiledCheck, CompiledStep
+from conformance.running import VerdictMismatch
+from conformance.verdicts import VerdictCheckError
+
+
+def corpus_verdict_claims():
+    out = []
+    for path in sorted((ROOT / "specs").rglob("*.yaml")):
+        for claim in compile_path(path, str(path.relative_to(ROOT))):
+            if claim.claim.verdict != "holds" and _runs_on_cpu(claim):
+                out.append(claim)
+    return out
+
+
+def _runs_on_cpu(claim) -> bool:
+    devices = claim.claim.devices
+    if devices == "cross":
+        return False
+    if hasattr(devices, "only"):
+        return "cpu" in devices.only
+    return True
+
+
+CLAIMS = corpus_verdict_claims()
+IDS = [c.id for c in CLAIMS]
+
+
+def _step(code: str, **kind) -> CompiledStep:
+    block = expressions.compile_block(code, set())
+    return CompiledStep(at=Located("as_stated.do[sabotage]", None), written=code, block=block, **kind)
+
+
+def _shifted(claim, *, steps=None, checks=None, step_shift=0, check_shift=0):
+    refutation = claim.refutation
+    shift = step_shift if refutation.kind == "step" else check_shift
+    return dataclasses.replace(
+        claim, stated_steps=steps if steps is not None else claim.stated_steps,
+        stated_checks=checks if checks is not None else claim.stated_checks,
+        refutation=dataclasses.replace(refutation, index=refutation.index + shift))
+
+
+def test_the_corpus_has_verdicts_to_sabotage():
+    assert len(CLAIMS) >= 15
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=IDS)
+def test_each_verdict_is_confirmed_as_shipped(claim):
+    stats = run_item(claim, max_examples=10)
+    assert stats.verdict_check == "confirmed" and stats.refuted_by
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=IDS)
+def test_a_typo_in_the_as_stated_block_is_an_error_not_a_confirmation(claim):
+    probe = _step("probe = torch.ones(1).detatch()")
+    sabotaged = _shifted(claim, steps=[probe] + claim.stated_steps, step_shift=1)
+    with pytest.raises(VerdictCheckError) as info:
+        run_item(sabotaged, max_examples=5)
+    assert info.value.render().startswith("as_stated could not run: AttributeError")
+    assert "detatch" in info.value.render() and "as_stated.do[sabotage]" in info.value.render()
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=IDS)
+def test_an_unrelated_false_conjunct_is_an_error_not_a_confirmation(claim):
+    if claim.refutation.kind == "expect":
+        fn = expressions.compile_expression("torch.ones(1).sum().item() == 2.0", set())
+        from conformance.assertions import check_that
+
+        at = Located("as_stated.expect[sabotage]", None)
+        false = CompiledCheck(at, "that", "torch.ones(1).sum().item() == 2.0",
+                              lambda env: check_that(at, "torch.ones(1).sum().item() == 2.0", fn(env)))
+        sabotaged = _shifted(claim, checks=[false] + claim.stated_checks, check_shift=1)
+    else:
+        silent = _step("probe = torch.ones(1) + 1", raises=RuntimeError)
+        sabotaged = _shifted(claim, steps=[silent] + claim.stated_steps, step_shift=1)
+    with pytest.raises(VerdictCheckError) as info:
+        run_item(sabotaged, max_examples=5)
+    assert "sabotage" in info.value.render()
+
+
+# --- the rules on small claims -------------------------------------------------------------------
+
+X = "x: {tensor: {dtype: float, requires_grad: true}}"
+
+
+def refuted(as_stated: str, do: str = "- y = x.detach()", expect: str = "- that: not y.requires_grad") -> str:
+    return spec_yaml(claim_yaml("said-to-require-grad", given=X, do=do, expect=expect, verdict="refuted",
+                                extra="refinement: detach() gives a tensor that does not require grad.\n"
+                                      "as_stated:\n" + textwrap.indent(textwrap.dedent(as_stated), "  ")))
+
+
+def run_text(text: str):
+    (claim,) = compile_text(text)
+    return run_item(claim, max_examples=10)
+
+
+def test_a_named_expectation_that_fails_confirms_and_says_how():
+    stats = run_text(refuted("expect:\n  - that: y.requires_grad\nrefuted_by: {expect: 0}\n"))
+    assert stats.verdict_check == "confirmed"
+    assert stats.refuted_by.startswith("as_stated.expect[0] (line ") and "y.requires_grad is false" in stats.refuted_by
+
+
+def test_a_named_expectation_that_holds_everywhere_is_a_mismatch():
+    with pytest.raises(VerdictMismatch, match=r"as_stated.expect\[0\] .*did not refute it"):
+        run_text(refuted("expect:\n  - that: not y.requires_grad\nrefuted_by: {expect: 0}\n"))
+
+
+def test_another_expectation_failing_is_an_error():
+    with pytest.raises(VerdictCheckError, match=r"y.grad_fn is not None is false, and only as_stated.expect\[1\]"):
+        run_text(refuted("expect:\n  - that: y.grad_fn is not None\n  - that: y.requires_grad\n"
+                         "refuted_by: {expect: 1}\n"))
+
+
+def test_an_expectation_that_cannot_be_evaluated_is_an_error():
+    with pytest.raises(VerdictCheckError, match="raised AttributeError"):
+        run_text(refuted("expect:\n  - that: y.requires_gradd\nrefuted_by: {expect: 0}\n"))
+
+
+def test_a_plain_step_refutes_only_with_the_named_exception():
+    ok = refuted("reuse: all\ndo:\n  - y.backend()\n"
+                 "refuted_by: {step: 0, raises: AttributeError, match: \"has no attribute 'backend'\"}\n")
+    assert run_text(ok).verdict_check == "confirmed"
+    wrong_message = ok.replace("'backend'", "'backward'")
+    with pytest.raises(VerdictCheckError, match="AttributeError: 'Tensor' object has no attribute 'backend'"):
+        run_text(wrong_message)
+    wrong_type = ok.replace("raises: AttributeError", "raises: TypeError")
+    with pytest.raises(VerdictCheckError):
+        run_text(wrong_type)
+
+
+def test_a_step_that_should_raise_refutes_by_completing():
+    text = refuted("reuse: all\ndo:\n  - {do: y.add_(1), raises: RuntimeError}\nrefuted_by: {step: 0}\n")
+    stats = run_text(text)
+    assert stats.verdict_check == "confirmed" and "completed without raising RuntimeError" in stats.refuted_by
+
+
+def test_reuse_runs_the_claims_first_steps_then_the_own_ones():
+    text = refuted("reuse: 1\ndo:\n  - z = y * 2\nexpect:\n  - that: z.requires_grad\nrefuted_by: {expect: 0}\n",
+                   do="- y = x.detach()\n- w = y + 1")
+    (claim,) = compile_text(text)
+    assert [s.at.label for s in claim.stated_steps] == ["do[0]", "as_stated.do[0]"]
+    assert run_item(claim).verdict_check == "confirmed"
+
+
+@pytest.mark.parametrize("as_stated, message", [
+    ("expect:\n  - that: y.requires_grad\n", "missing required key 'refuted_by'"),
+    ("expect:\n  - that: y.requires_grad\nrefuted_by: {expect: 1}\n", "there is no as_stated.expect[1]"),
+    ("do:\n  - y = x.detach()\n  - z = y.foo()\nrefuted_by: {step: 1}\n",
+     "is a plain step: name the exception"),
+    ("do:\n  - y = x.detach()\n  - z = y * 2\nrefuted_by: {step: 0, raises: AttributeError, match: x}\n",
+     "nothing after the refuting step"),
+    ("reuse: all\ndo:\n  - {do: y.add_(1), raises: RuntimeError}\nrefuted_by: {step: 0, raises: RuntimeError, match: x}\n",
+     "takes no 'raises' here"),
+    ("reuse: 5\nexpect:\n  - that: y.requires_grad\nrefuted_by: {expect: 0}\n", "reuse: 5, but the claim has only 1 steps"),
+    ("expect:\n  - that: y.requires_grad\nrefuted_by: {expect: 0, step: 0}\n", "exactly one of"),
+    ("do:\n  - y.backend()\nrefuted_by: {step: 0, raises: AttributeError}\n", "needs 'match'"),
+])
+def test_malformed_refutations_are_located_spec_errors(as_stated, message):
+    errors = spec_errors(refuted(as_stated))
+    assert len(errors) == 1 and message in errors[0] and "as_stated" in errors[0], errors
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def with_helpers(helpers: str, *claims: str) -> str:
+    return spec_yaml(*claims).replace("claims:\n", f"helpers:\n{textwrap.indent(helpers, '  ')}claims:\n", 1)
+
+
+def test_helpers_are_usable_in_steps_expectations_and_the_repro_snippet():
+    from conformance.repro import snippet
+
+    text = with_helpers('double: "lambda t: t * 2"\nquad: "lambda t: double(double(t))"\n',
+                        claim_yaml(do="- y = quad(x.detach())", expect="- close: {actual: y, expected: 4 * x}"))
+    (claim,) = compile_text(text)
+    stats = run_item(claim)
+    assert stats.examples > 0
+    from conformance.strategies import pinned_example
+
+    ex = pinned_example(claim.plans, {"x": [1.0, 2.0]}, lambda key, msg: AssertionError(msg))
+    script = snippet(claim, CPU, ex)
+    assert 'double = lambda t: t * 2' in script and 'quad = lambda t: double(double(t))' in script
+
+
+@pytest.mark.parametrize("helpers, message", [
+    ('bad: "open(\'x\')"\n', "helpers.bad"),
+    ('x: "1"\n', "given name 'x' is also the name of a helper"),
+    ('_x: "1"\n', "helper name '_x'"),
+    ('torch: "1"\n', "helper name 'torch' is reserved"),
+    ('later: "first + 1"\nfirst: "1"\n', "helpers.later"),
+])
+def test_bad_helpers_are_located_spec_errors(helpers, message):
+    errors = spec_errors(with_helpers(helpers, claim_yaml()))
+    assert errors and message in errors[0], errors
