@@ -168,8 +168,6 @@ def _builder(name: str):
     return _BUILDERS[name]
 
 
-def torch_dtype(name: str):
-
 @dataclass
 class GivenPlan:
     """One ``given`` entry, compiled: the spec plus compiled expressions it refers to."""
@@ -343,7 +341,7 @@ def make_tensor(raw: TensorRaw, plan: GivenPlan, env: dict):
     device = env["device"] if plan.spec.tensor.device == "device" else (
         torch.device("cpu") if plan.spec.tensor.device == "cpu" else env["other_device"])
     if raw.layout == "contiguous":
-        tensor = torch.from_numpy(np.ascontiguousarray(raw.array)).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
+        tensor = torch.from_numpy(np.asarray(raw.array, order="C")).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
     else:
         where = placement(raw)
         storage = torch.from_numpy(where.storage).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
