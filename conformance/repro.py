@@ -31,7 +31,7 @@ import torch
 from . import portable
 from .compiling import CompiledCheck, CompiledClaim, CompiledStep
 from .devices import Slot
-from .strategies import Example, GivenPlan, TensorRaw
+from .strategies import Example, GivenPlan, TensorRaw, placement
 
 HEADER = """\
 import math
@@ -100,12 +100,18 @@ def value_source(plan: GivenPlan, raw) -> str:
     spec = plan.spec.tensor
     device = {"device": "device", "cpu": "torch.device('cpu')", "other_device": "other_device"}[spec.device]
     array = raw.array
+    # A drawn layout (strategies, Note [Drawn layouts]) is rebuilt as the same storage cut with as_strided.
+    where = placement(raw) if raw.layout != "contiguous" else None
+    if where is not None:
+        array = where.storage
     if array.size == 0:
         text = f"torch.empty({tuple(array.shape)!r}, dtype=torch.{raw.dtype}, device={device})"
     elif raw.dtype == "bfloat16":
         text = f"torch.tensor({array.tolist()!r}, dtype=torch.float32).to(device={device}, dtype=torch.bfloat16)"
     else:
         text = f"torch.tensor({array.tolist()!r}, dtype=torch.{raw.dtype}, device={device})"
+    if where is not None:
+        text += f".as_strided({list(where.size)!r}, {list(where.stride)!r}, {where.offset}).detach()"
     flag = spec.requires_grad
     if flag is True:
         text += ".requires_grad_(True)"

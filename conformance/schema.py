@@ -51,6 +51,11 @@ DTYPES = (
     "int64", "int32", "int16", "int8", "uint8",
     "bool", "complex64", "complex128",
 )
+# Memory layouts a drawn tensor can have (see strategies, Note [Drawn layouts]). ``any`` is the
+# default: every layout that is a valid target of writes; ``expanded`` (stride 0, overlapping
+# elements) is opt-in through ``all`` or by name, since in-place writes to it are refused.
+LAYOUTS = ("contiguous", "transposed", "sliced", "offset", "expanded")
+LAYOUT_FAMILIES = {"any": ("contiguous", "transposed", "sliced", "offset"), "all": LAYOUTS}
 MAX_DRAWN_ELEMENTS = 10_000  # elements of one drawn tensor (Hypothesis draws each one)
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
@@ -73,8 +78,8 @@ class Source(Strict):
 
 
 class ShapeRange(Strict):
-    min_dims: int = Field(1, ge=0, le=6)
-    max_dims: int = Field(3, ge=0, le=6)
+    min_dims: int = Field(0, ge=0, le=6)
+    max_dims: int = Field(4, ge=0, le=6)
     min_side: int = Field(1, ge=0, le=64)
     max_side: int = Field(4, ge=0, le=64)
 
@@ -109,6 +114,18 @@ class TensorDraw(Strict):
     elements: Optional[Bounds] = None
     requires_grad: Union[bool, str] = False
     device: Literal["device", "cpu", "other_device"] = "device"
+    layout: Union[str, list[str]] = "any"  # a family of LAYOUT_FAMILIES, a layout name, or a list
+
+    @field_validator("layout")
+    @classmethod
+    def _known_layout(cls, value: Union[str, list[str]]) -> Union[str, list[str]]:
+        names = [value] if isinstance(value, str) else value
+        if not names:
+            raise ValueError("layout list must not be empty")
+        for name in names:
+            if name not in LAYOUT_FAMILIES and name not in LAYOUTS:
+                raise ValueError(f"unknown layout {name!r}; use {', '.join(LAYOUT_FAMILIES)} or one of {', '.join(LAYOUTS)}")
+        return value
 
     @field_validator("dtype")
     @classmethod

@@ -11,6 +11,21 @@ the Hypothesis example alone and can be written into a repro snippet.
 
 dtype and device are not hidden inside opaque draws: the dtype is drawn from the family named
 in the spec and reported by name, and the device comes from the item's slot.
+
+Note [Drawn layouts]
+A tensor's memory layout is a drawn dimension like its dtype: ``contiguous``; ``transposed``
+(dimensions reversed, rank >= 2); ``sliced`` (every other element of a storage twice as long in
+the last dimension); ``offset`` (contiguous, starting 2 elements into its storage); and, opt-in
+since writes to it are refused, ``expanded`` (dimension 0 has stride 0, so every row is the same
+memory). A spec narrows it with ``layout: contiguous`` (or a list); the default ``any`` is the
+four writable layouts. Each layout is a ``Placement``: one flat storage (the drawn values where
+the tensor sees them, ``FILLER`` elsewhere) plus ``(size, stride, storage_offset)``; the tensor is
+``storage.as_strided(size, stride, offset)`` cut from its storage, a leaf (``requires_grad`` is
+set on it afterwards). The repro snippet writes exactly that expression, so it rebuilds the same
+strides and offset. Layouts that do not exist for a shape (transposed below rank 2, anything but
+contiguous for an empty tensor) are not drawn for it; shrinking goes towards ``contiguous``.
+The building calls are taken from torch's C base class at import, so a mutant that patches
+``Tensor.detach`` or ``Tensor.as_strided`` changes what a spec sees, never how a value is drawn.
 """
 from __future__ import annotations
 
@@ -23,7 +38,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .schema import DTYPE_FAMILIES, MAX_DRAWN_ELEMENTS, Given
+from .schema import DTYPE_FAMILIES, LAYOUT_FAMILIES, MAX_DRAWN_ELEMENTS, Given
 
 NUMPY_DTYPE = {
     "float32": np.float32, "float64": np.float64, "float16": np.float16, "bfloat16": np.float32,
@@ -47,6 +62,19 @@ def expand_dtypes(spec: str | list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def expand_layouts(spec: str | list[str]) -> tuple[str, ...]:
+    names = [spec] if isinstance(spec, str) else list(spec)
+    out: list[str] = []
+    for name in names:
+        for layout in LAYOUT_FAMILIES.get(name, (name,)):
+            if layout not in out:
+                out.append(layout)
+    if "contiguous" in out:  # shrinking goes towards the plain layout
+        out.remove("contiguous")
+        out.insert(0, "contiguous")
+    return tuple(out)
+
+
 def torch_dtype(name: str):
     import torch
 
@@ -55,10 +83,89 @@ def torch_dtype(name: str):
 
 @dataclass(frozen=True)
 class TensorRaw:
-    """A drawn tensor before it is made: its values and the dtype it will have."""
+    """A drawn tensor before it is made: its values, the dtype and the memory layout it will have."""
 
     array: np.ndarray
     dtype: str
+    layout: str = "contiguous"
+
+
+STORAGE_OFFSET = 2  # elements before an ``offset`` tensor's first element in its storage
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a drawn tensor lies in memory (Note [Drawn layouts]): flat storage, size, stride, offset."""
+
+    storage: np.ndarray
+    size: tuple
+    stride: tuple
+    offset: int
+
+
+def filler(dtype: str):
+    """The value in storage elements that a non-contiguous tensor does not see (never a drawn one)."""
+    return True if dtype == "bool" else 77
+
+
+def _contiguous_strides(shape: tuple) -> tuple:
+    strides, step = [], 1
+    for side in reversed(shape):
+        strides.append(step)
+        step *= max(side, 1)
+    return tuple(reversed(strides))
+
+
+def layouts_for(shape: tuple, layouts: tuple[str, ...]) -> tuple[str, ...]:
+    """The layouts among ``layouts`` that exist for a tensor of ``shape`` (always contiguous first)."""
+    if math.prod(shape) == 0:
+        return ("contiguous",)
+    usable = {"contiguous": True, "transposed": len(shape) >= 2, "sliced": len(shape) >= 1,
+              "offset": True, "expanded": len(shape) >= 1 and shape[0] > 1}
+    out = tuple(name for name in layouts if usable[name])
+    return out or ("contiguous",)
+
+
+def placement(raw: "TensorRaw") -> Placement:
+    array, layout = raw.array, raw.layout
+    shape = tuple(array.shape)
+    if layout == "contiguous":
+        return Placement(array.reshape(-1), shape, _contiguous_strides(shape), 0)
+    if layout == "transposed":
+        order = tuple(reversed(range(len(shape))))
+        flipped = np.ascontiguousarray(array.transpose(order))
+        return Placement(flipped.reshape(-1), shape, tuple(reversed(_contiguous_strides(flipped.shape))), 0)
+    if layout == "sliced":
+        wide = np.full(shape[:-1] + (2 * shape[-1],), filler(raw.dtype), dtype=array.dtype)
+        wide[..., ::2] = array
+        strides = _contiguous_strides(wide.shape)
+        return Placement(wide.reshape(-1), shape, strides[:-1] + (2,), 0)
+    if layout == "offset":
+        flat = np.concatenate([np.full(STORAGE_OFFSET, filler(raw.dtype), dtype=array.dtype), array.reshape(-1)])
+        return Placement(flat, shape, _contiguous_strides(shape), STORAGE_OFFSET)
+    if layout == "expanded":  # drawn arrays for this layout repeat row 0 (see _draw_example)
+        row = np.ascontiguousarray(array[:1])
+        return Placement(row.reshape(-1), shape, (0,) + _contiguous_strides(shape)[1:], 0)
+    raise AssertionError(f"unknown layout {layout!r}")
+
+
+def _base_method(name: str):
+    """``torch.Tensor.<name>`` as torch's C base class defines it (never a patched copy)."""
+    import torch
+
+    for klass in torch.Tensor.__mro__[1:]:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return getattr(torch.Tensor, name)
+
+
+_BUILDERS: dict = {}
+
+
+def _builder(name: str):
+    if name not in _BUILDERS:
+        _BUILDERS[name] = _base_method(name)
+    return _BUILDERS[name]
 
 
 @dataclass
@@ -100,7 +207,8 @@ class Example:
 
 def _raw_repr(value: Any) -> str:
     if isinstance(value, TensorRaw):
-        return f"tensor({value.array.tolist()!r}, dtype={value.dtype})"
+        layout = "" if value.layout == "contiguous" else f", layout={value.layout}"
+        return f"tensor({value.array.tolist()!r}, dtype={value.dtype}{layout})"
     return repr(value)
 
 
@@ -137,6 +245,11 @@ def shape_strategy(shape_spec) -> st.SearchStrategy:
 @lru_cache(maxsize=1024)
 def array_strategy(dtype: str, shape: tuple, bounds) -> st.SearchStrategy:
     return hnp.arrays(NUMPY_DTYPE[dtype], shape, elements=element_strategy(dtype, bounds))
+
+
+@lru_cache(maxsize=64)
+def layout_strategy(layouts: tuple[str, ...]) -> st.SearchStrategy:
+    return st.sampled_from(layouts)
 
 
 def scalar_strategy(plan: GivenPlan) -> st.SearchStrategy:
@@ -227,7 +340,12 @@ def make_tensor(raw: TensorRaw, plan: GivenPlan, env: dict):
 
     device = env["device"] if plan.spec.tensor.device == "device" else (
         torch.device("cpu") if plan.spec.tensor.device == "cpu" else env["other_device"])
-    tensor = torch.from_numpy(np.ascontiguousarray(raw.array)).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
+    if raw.layout == "contiguous":
+        tensor = torch.from_numpy(np.asarray(raw.array, order="C")).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
+    else:
+        where = placement(raw)
+        storage = torch.from_numpy(where.storage).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
+        tensor = _builder("detach")(_builder("as_strided")(storage, where.size, where.stride, where.offset))
     if _requires_grad(plan, env):
         tensor.requires_grad_(True)
     return tensor
@@ -298,7 +416,10 @@ class _ClaimDraws:
     def __init__(self, plans: list[GivenPlan], device: str, other_device: str | None):
         self.plans, self.device, self.other_device = plans, device, other_device
         self.pieces = []  # per plan: (dtype strategy or None, shape strategy or None, scalar strategy or None)
+        self.layouts = {}  # per tensor plan: the layouts its spec allows
         for plan in plans:
+            if plan.kind == "tensor":
+                self.layouts[plan.name] = expand_layouts(plan.spec.tensor.layout)
             if plan.kind == "tensor":
                 shape = plan.spec.tensor.shape
                 self.pieces.append((st.sampled_from(plan.dtypes) if len(plan.dtypes) > 1 else None,
@@ -332,7 +453,11 @@ def _draw_example(draw, claim: _ClaimDraws) -> Example:
             else:
                 shape = draw(shapes)
             array = draw(array_strategy(dtype, shape, spec.elements))
-            raw[plan.name] = TensorRaw(array, dtype)
+            layouts = layouts_for(shape, claim.layouts[plan.name])
+            layout = draw(layout_strategy(layouts)) if len(layouts) > 1 else layouts[0]
+            if layout == "expanded":  # one row, repeated: what a stride-0 dimension holds
+                array = np.ascontiguousarray(np.broadcast_to(array[:1], array.shape))
+            raw[plan.name] = TensorRaw(array, dtype, layout)
             env[plan.name] = make_tensor(raw[plan.name], plan, env)
         elif plan.drawn:
             raw[plan.name] = env[plan.name] = draw(scalars)
@@ -368,12 +493,16 @@ def pinned_example(plans: list[GivenPlan], values: dict, fail: Callable[[str, st
             raise fail(plan.name, f"pinned example does not give {plan.name!r}; every drawn name needs a value")
         value = values[plan.name]
         if plan.kind == "tensor":
-            dtype = plan.dtypes[0]
+            dtype, layout = plan.dtypes[0], "contiguous"
             if isinstance(value, dict):
-                unknown = set(value) - {"value", "dtype"}
+                unknown = set(value) - {"value", "dtype", "layout"}
                 if unknown or "value" not in value:
-                    raise fail(plan.name, "a pinned tensor is a literal or {value: LITERAL, dtype: NAME}")
+                    raise fail(plan.name, "a pinned tensor is a literal or {value: LITERAL, dtype: NAME, layout: NAME}")
                 dtype = value.get("dtype", dtype)
+                layout = value.get("layout", "contiguous")
+                if layout not in expand_layouts(plan.spec.tensor.layout):
+                    raise fail(plan.name, f"layout {layout!r} is not among this tensor's layouts "
+                                          f"({', '.join(expand_layouts(plan.spec.tensor.layout))})")
                 if dtype not in plan.dtypes:
                     raise fail(plan.name, f"dtype {dtype!r} is not among this tensor's dtypes ({', '.join(plan.dtypes)})")
                 value = value["value"]
@@ -381,7 +510,11 @@ def pinned_example(plans: list[GivenPlan], values: dict, fail: Callable[[str, st
                 array = np.array(value, dtype=NUMPY_DTYPE[dtype])
             except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: 300 as int8
                 raise fail(plan.name, f"cannot make a {dtype} tensor from {value!r}: {exc}") from None
-            raw[plan.name] = TensorRaw(array, dtype)
+            if layout not in layouts_for(tuple(array.shape), (layout,)):
+                raise fail(plan.name, f"layout {layout!r} does not exist for shape {list(array.shape)}")
+            if layout == "expanded" and not (array == array[:1]).all():
+                raise fail(plan.name, "an expanded tensor repeats its first row; the pinned value does not")
+            raw[plan.name] = TensorRaw(array, dtype, layout)
         else:
             problem = _scalar_problem(plan, value)
             if problem:

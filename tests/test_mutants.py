@@ -37,7 +37,8 @@ def _owners() -> dict:
         "torch.autograd.variable": variable, "torch.nn._reduction": _reduction,
         "torch.nn.Module": torch.nn.Module, "torch.nn.Parameter": torch.nn.Parameter,
         "torch.optim.Optimizer": torch.optim.Optimizer, "torch.optim.SGD": torch.optim.SGD,
-        "torch.optim.Adam": torch.optim.Adam, "torch.no_grad": torch.no_grad,
+        "torch.optim.Adam": torch.optim.Adam, "torch.optim.AdamW": torch.optim.AdamW,
+        "torch.nn.functional": torch.nn.functional, "torch.no_grad": torch.no_grad,
         "torch.enable_grad": torch.enable_grad, "torch.set_grad_enabled": torch.set_grad_enabled,
     }
 
@@ -92,13 +93,45 @@ def test_apply_rejects_an_unknown_name():
     assert mutants.active() == []
 
 
-def test_registry_covers_every_topic_with_at_least_30_mutants():
-    assert len(mutants.MUTANTS) >= 30
+def test_registry_covers_every_topic_with_at_least_100_mutants():
+    assert len(mutants.MUTANTS) >= 100
     assert set(mutants.TOPICS) == set(TOPICS)
     by_topic = {topic: [m.name for m in mutants.MUTANTS.values() if m.topic == topic] for topic in TOPICS}
     assert all(by_topic.values()), f"topics without a mutant: {[t for t, ms in by_topic.items() if not ms]}"
     fast_topics = {mutants.MUTANTS[n].topic for n in mutants.fast_names()}
     assert fast_topics == set(TOPICS), f"--fast misses {set(TOPICS) - fast_topics}"
+
+
+# The subtle classes the corpus must hold: a fault that shows only for some dtypes, layouts,
+# ranks, call counts or paths (each name below is one such mutant; see docs/mutation.md).
+SUBTLE = {
+    "dtype": ["half-grad-overwrites", "sum-grad-doubled-half", "mean-grad-doubled-half", "half-results-detached"],
+    "layout": ["mul-grad-doubled-noncontiguous", "add-grad-halved-storage-offset", "noncontiguous-grad-overwritten",
+               "detach-copies-noncontiguous", "numpy-copies-noncontiguous", "numpy-ignores-storage-offset"],
+    "rank": ["sum-grad-doubled-rank4", "pow-grad-wrong-rank0", "rank4-results-detached"],
+    "call-count": ["retained-second-backward-dropped", "third-accumulation-dropped", "retain-grad-overwrites"],
+    "path": ["no-grad-exception-keeps-disabled", "enable-grad-exit-keeps-enabled", "set-grad-enabled-call-noop",
+             "no-grad-decorator-noop", "parameter-under-no-grad-frozen", "optimizer-step-first-group-only"],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SUBTLE))
+def test_the_corpus_holds_subtle_mutants_of_each_kind(kind):
+    missing = [name for name in SUBTLE[kind] if name not in mutants.MUTANTS]
+    assert not missing, missing
+
+
+def test_a_layout_mutant_leaves_plain_tensors_alone():
+    """A layout-dependent mutant must not break the plain case (else it is not subtle)."""
+    x = torch.ones(3).requires_grad_(True)
+    with mutants.applied("mul-grad-doubled-noncontiguous"):
+        (x * 3).sum().backward()
+    assert torch.equal(x.grad, torch.full((3,), 3.0))
+    with mutants.applied("half-grad-overwrites"):
+        x.grad = None
+        (x * 1).sum().backward()
+        (x * 1).sum().backward()
+    assert torch.equal(x.grad, torch.full((3,), 2.0))
 
 
 def test_every_mutant_is_described():
