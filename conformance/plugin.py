@@ -135,7 +135,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if results_path and not hasattr(config, "workerinput"):  # the xdist controller (or a plain run) writes it
         from .results import ResultsRecorder
 
-        path = Path(str(results_path).replace("{torch}", _torch_release()))
+        path = Path(_relative(Path(str(results_path).replace("{torch}", _torch_release())),
+                              Path(config.invocation_params.dir)))
         config.pluginmanager.register(ResultsRecorder(config, path), "conformance-results")
     known = options.value(config, "known_failures")
     if known:
@@ -188,11 +189,32 @@ def context(config: pytest.Config) -> Context:
         options.value(config, "profile"), options.value(config, "seed"),
         hypothesis_profile=config.getoption("hypothesis_profile", None),
         hypothesis_seed=config.getoption("hypothesis_seed", None),
-        max_examples=options.value(config, "max_examples")))
+        max_examples=options.value(config, "max_examples"), random_seed=_session_seed(config)))
     ctx = Context(profile=profile, devices=tuple(d for d in wanted if d not in excluded), excluded=excluded,
                   version=installed_torch_version(), seeds_dir=_seeds_dir(config))
     config.stash[CONTEXT] = ctx
     return ctx
+
+
+SESSION_SEED = pytest.StashKey[int]()
+
+
+def _session_seed(config: pytest.Config) -> int:
+    """One random base seed per session, shared with pytest-xdist workers (used by random profiles)."""
+    worker = getattr(config, "workerinput", None)
+    if worker and "conformance_session_seed" in worker:
+        return int(worker["conformance_session_seed"])
+    if SESSION_SEED not in config.stash:
+        import random
+
+        config.stash[SESSION_SEED] = random.SystemRandom().randrange(2**32)
+    return config.stash[SESSION_SEED]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist: every worker draws from the controller's base seed."""
+    node.workerinput["conformance_session_seed"] = _session_seed(node.config)
 
 
 def _seeds_dir(config: pytest.Config) -> Path | None:

@@ -90,7 +90,8 @@ def seed_from_text(text: str) -> int:
 
 
 def choose(name: str | None, seed: int | None, *, hypothesis_profile: str | None = None,
-           hypothesis_seed: str | None = None, max_examples: int | None = None) -> RunProfile:
+           hypothesis_seed: str | None = None, max_examples: int | None = None,
+           random_seed: int | None = None) -> RunProfile:
     """The run's profile (Note [Hypothesis conventions]); raises ValueError for an unknown name."""
     name = name or os.environ.get(ENV_VAR)
     if name is None and hypothesis_profile:
@@ -111,7 +112,8 @@ def choose(name: str | None, seed: int | None, *, hypothesis_profile: str | None
     if seed is None and hypothesis_seed is not None:
         seed = seed_from_text(hypothesis_seed)
     if seed is None:
-        seed = 0 if derandomized else random.SystemRandom().randrange(2**32)
+        seed = 0 if derandomized else (random_seed if random_seed is not None
+                                       else random.SystemRandom().randrange(2**32))
     if max_examples is not None:
         if max_examples < 1:
             raise ValueError(f"--conformance-max-examples must be at least 1, got {max_examples}")

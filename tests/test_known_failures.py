@@ -15,7 +15,7 @@ def run(pytester: pytest.Pytester, known: str, *extra: str):
     pytester.makefile(".yaml", **{"specs/backward": SPEC})
     pytester.makefile(".txt", known=known)
     return pytester.runpytest_subprocess(
-        "specs", "-p", "no:cacheprovider", "--conformance-devices=cpu", "--conformance-profile=ci",
+        "specs", "-p", "no:cacheprovider", "--conformance-specs=specs", "--conformance-devices=cpu", "--conformance-profile=ci",
         "--conformance-known-failures=known.txt", "-rxX", *extra)
 
 
