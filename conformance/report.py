@@ -379,7 +379,8 @@ def claims_from_specs(dirs: list[Path]) -> tuple[list[dict], list[dict], int]:
                 claims.append({
                     "id": claim.id, "topic": claim.topic or spec.topic, "verdict": claim.verdict,
                     "statement": claim.statement, "refinement": claim.refinement,
-                    "sources": [{"seed": s.seed, "quote": s.quote} for s in claim.sources],
+                    "sources": [{k: getattr(s, k) for k in ("seed", "url", "quote", "none") if getattr(s, k, None)}
+                                for s in claim.sources],
                     "spec_file": shown, "spec_line": doc.line_of(("claims", index)),
                     "devices": _devices_text(claim.devices),
                 })
@@ -409,7 +410,7 @@ def claims_summary(claims: list[dict]) -> dict:
     for claim in claims:
         topics.setdefault(claim["topic"] or "unknown", []).append(claim)
     verdicts = Counter(c["verdict"] for c in claims)
-    seeds = Counter(seed for c in claims for seed in {s["seed"] for s in c.get("sources") or []})
+    seeds = Counter(seed for c in claims for seed in {s["seed"] for s in c.get("sources") or [] if s.get("seed")})
     return {
         "claims": claims,
         "by_topic": [{"topic": t, "claims": cs, "count": len(cs),
@@ -461,10 +462,12 @@ def by_seed(sources: Any) -> list[dict]:
     """Sources grouped by seed article, in order: [{seed, quotes: [...]}]."""
     groups: list[dict] = []
     for source in sources or []:
-        if groups and groups[-1]["seed"] == source.get("seed"):
-            groups[-1]["quotes"].append(source.get("quote"))
+        where = source.get("seed") or source.get("url") or f"no source: {source.get('none') or 'not given'}"
+        quotes = [source["quote"]] if source.get("quote") else []
+        if groups and groups[-1]["seed"] == where:
+            groups[-1]["quotes"].extend(quotes)
         else:
-            groups.append({"seed": source.get("seed"), "quotes": [source.get("quote")]})
+            groups.append({"seed": where, "quotes": quotes})
     return groups
 
 

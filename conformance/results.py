@@ -159,7 +159,7 @@ class _Item:
         sources = []
         for source in p.get("sources") or []:
             if isinstance(source, dict):
-                sources.append({"seed": str(source.get("seed", "")), "quote": str(source.get("quote", ""))})
+                sources.append({k: str(source[k]) for k in ("seed", "url", "quote", "none") if source.get(k)})
         line = p.get("spec_line")
         return {
             "id": p.get("claim_id") or claim_id,
