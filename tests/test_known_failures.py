@@ -56,8 +56,8 @@ def test_skip_section_does_not_run_the_listed_claim_and_says_why(pytester):
     # grads-overwritten fails when run; under [skip] it is not run at all, and the reason is shown.
     result = run(pytester, "[skip]\ngrads-overwritten[cpu]  # crashes our build (issue 9)\n", "-rs")
     result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(["*SKIPPED*not run on this build (known.txt:2): crashes our build (issue 9)*",
-                                 "1 entries from *known.txt (1 not run: [[]skip[]])"])
+    result.stdout.fnmatch_lines(["1 entries from *known.txt (1 not run: [[]skip[]])",
+                                 "*SKIPPED*not run on this build (known.txt:2): crashes our build (issue 9)*"])
 
 
 def test_sections_parse_and_an_unknown_section_names_its_line(tmp_path: Path):
