@@ -217,3 +217,14 @@ def test_a_torch_without_numpy_interop_is_one_usage_error(pytester):
     else:
         result.stderr.fnmatch_lines(["ERROR: torch 2.2.2 cannot exchange arrays with NumPy*"])
     assert "passed" not in result.stdout.str() and "failed" not in result.stdout.str()
+
+
+def test_every_option_is_documented_with_its_ini_key_and_environment_variable():
+    from conformance.options import OPTIONS
+    from helpers import ROOT
+
+    docs = (ROOT / "docs" / "options.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for o in OPTIONS:
+        assert f"| `{o.flag}` | `{o.ini}` | `{o.env_var}`" in docs, o.flag
+        assert o.flag in readme, o.flag
