@@ -69,6 +69,9 @@ LEGEND = [
     ("na", "not applicable: the claim has no item for that device slot (a cross-device claim runs "
            "only as cpu-cuda; a claim may be limited to some devices)"),
 ]
+# The HTML page's cells carry the meaning as text beside an inline SVG icon (no emoji font needed).
+CELL_TEXT = {"passed": "pass", "failed": "fail", "skipped": "not run", "error": "error", "xfailed": "known",
+             "xpassed": "unexp. pass", "na": "n/a", None: "absent"}
 OUTCOME_ORDER = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
 OUTCOME_NAMES = {"passed": "passed", "failed": "failed", "error": "error", "xfailed": "known failure",
                  "xpassed": "unexpected pass", "skipped": "skipped (not run)", None: "not in these results",
@@ -485,9 +488,21 @@ def _environment():
                       lstrip_blocks=True)
     env.filters.update(md_text=md_text, md_cell=md_cell, md_code=md_code, md_fence=md_fence,
                        md_quote=md_quote, html_id=html_id, by_seed=by_seed)
-    env.globals.update(marks=MARKS, outcome_names=OUTCOME_NAMES,
+    env.globals.update(marks=MARKS, outcome_names=OUTCOME_NAMES, cell_text=CELL_TEXT,
                        legend=[{"outcome": o, "mark": MARKS[o] or "(blank)", "text": t} for o, t in LEGEND])
     return env
+
+
+def page_view(merged: dict) -> dict:
+    """What the HTML overview shows: columns where some claim ran; the others folded into one note."""
+    ran = set(results_mod.RAN)
+    shown, folded = [], []
+    for index, col in enumerate(merged["columns"]):
+        if any(row["cells"][index]["outcome"] in ran for row in merged["claims"]):
+            shown.append(index)
+        else:
+            folded.append(f"torch {col['torch']} · {col['device']}")
+    return {"shown": shown, "folded": folded}
 
 
 def render(template: str, **context: Any) -> str:
@@ -546,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         merged = merge(runs)
         md = render("verified-behaviour.md.jinja", command=command, **merged)
-        html = render("verified-behaviour.html.jinja", command=command, **merged)
+        html = render("verified-behaviour.html.jinja", command=command, page=page_view(merged), **merged)
         _write(out / "verified-behaviour.md", md)
         _write(out / "verified-behaviour.html", html)
         ran = ", ".join(c["label"] for c in merged["columns"])
