@@ -52,8 +52,11 @@ class FailureReport:
     reprcrash: Crash
     message: str  # the bounded spec-terms message for the results file
     snippet: str | None = None
+    quiet: bool = False  # --tb=line: pytest prints the crash line itself
 
     def toterminal(self, tw: Any) -> None:
+        if self.quiet:
+            return
         for line in self.text.splitlines():
             tw.line(line)
 
@@ -166,18 +169,20 @@ def unexpected_error(claim: Any, slot: Any, excinfo: Any, style: str, traceback:
         lines.append("(--tb=long shows the traceback)")
     text = lines[0] if style == "line" else "\n".join(lines)
     return FailureReport(text=text, reprcrash=Crash(claim.file, claim.line, f"{claim.claim.id} [{slot.label}] {what}"),
-                         message=_bounded(message))
+                         message=_bounded(message), quiet=style == "line")
 
 
 def _assemble(claim, slot, style, what, sections, rerun, repro_line, snip, crash_at) -> FailureReport:
     c = claim.claim
-    crash = Crash(crash_at[0], crash_at[1], f"{c.id} [{slot.label}] {what}")
+    repro_path = repro_line.rsplit(" ", 1)[-1] if repro_line else None
+    crash = Crash(crash_at[0], crash_at[1], f"{c.id} [{slot.label}] {what}"
+                  + (f" (repro: {repro_path})" if repro_path else ""))
     full = header(claim, slot) + sections["expectation"] + sections.get("example", []) + [f"rerun: {rerun}"]
     if repro_line:
         full.append(repro_line)
     message = _bounded("\n".join(full))
     if style == "line":
-        text = str(crash) + (f" (repro: {repro_line.rsplit(' ', 1)[-1]})" if repro_line else "")
+        text = str(crash)
     elif style == "short":
         text = "\n".join([f"claim {c.id} [{slot.label}] failed ({claim.file}:{claim.line})"]
                          + sections["expectation"] + sections.get("example", []) + [f"rerun: {rerun}"]
@@ -186,7 +191,7 @@ def _assemble(claim, slot, style, what, sections, rerun, repro_line, snip, crash
         text = "\n".join(full + [textwrap.indent(snip, "  | ", lambda _: True)])
     else:
         text = "\n".join(full)
-    return FailureReport(text=text, reprcrash=crash, message=message, snippet=snip)
+    return FailureReport(text=text, reprcrash=crash, message=message, snippet=snip, quiet=style == "line")
 
 
 def write_repro(directory: Path, claim_id: str, slot: str, snip: str) -> Path | None:

@@ -109,6 +109,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[MARKERS] = {"conformance"}
     for name in ("profile", "seed", "max_examples", "devices", "except_devices"):
         _usage(options.value, config, name)  # a bad value is a usage error before anything runs
+    _check_except_devices(config)
     requested = _usage(options.value, config, "specs") if options.source(config, "specs") != "default" else []
     declared = []
     if options.source(config, "specs").startswith("ini "):
@@ -180,11 +181,7 @@ def context(config: pytest.Config) -> Context:
     from .versions import installed_torch_version
 
     wanted = devices.requested(options.value(config, "devices"))
-    excluded = tuple(d.strip() for d in (options.value(config, "except_devices") or "").split(",") if d.strip())
-    for name in excluded:
-        if name not in wanted:
-            raise pytest.UsageError(f"{options.BY_NAME['except_devices'].flag}: {name!r} is not among the "
-                                    f"requested devices ({','.join(wanted)})")
+    excluded = _check_except_devices(config)
     profile = _usage(lambda: profiles.choose(
         options.value(config, "profile"), options.value(config, "seed"),
         hypothesis_profile=config.getoption("hypothesis_profile", None),
@@ -215,6 +212,18 @@ def _session_seed(config: pytest.Config) -> int:
 def pytest_configure_node(node) -> None:
     """pytest-xdist: every worker draws from the controller's base seed."""
     node.workerinput["conformance_session_seed"] = _session_seed(node.config)
+
+
+def _check_except_devices(config: pytest.Config) -> tuple[str, ...]:
+    from . import devices
+
+    wanted = devices.requested(options.value(config, "devices"))
+    excluded = tuple(d.strip() for d in (options.value(config, "except_devices") or "").split(",") if d.strip())
+    for name in excluded:
+        if name not in wanted:
+            raise pytest.UsageError(f"{options.BY_NAME['except_devices'].flag}: {name!r} is not among the "
+                                    f"requested devices ({','.join(wanted)})")
+    return excluded
 
 
 def _seeds_dir(config: pytest.Config) -> Path | None:
@@ -438,6 +447,17 @@ def _repro_dir(config: pytest.Config) -> Path:
 
     uid = os.getuid() if hasattr(os, "getuid") else "user"
     return Path(tempfile.gettempdir()) / f"autograd-conformance-repro-{uid}"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note [Frozen heap]: once claims are compiled, torch's and the claims' objects live for the whole
+    session; freezing them keeps every later garbage collection (pytest runs several at exit) from
+    scanning them again. Nothing happens in a run without claims."""
+    if any(isinstance(item, ClaimItem) for item in session.items):
+        import gc
+
+        gc.collect()
+        gc.freeze()
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:

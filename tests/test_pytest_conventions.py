@@ -50,7 +50,9 @@ def test_an_ini_declared_directory_runs_when_walked_into_and_not_with_other_path
     _specs(pytester, "my-claims", backward=ACCUMULATION_SPEC)
     pytester.makepyfile(**{"tests/test_x.py": UNRELATED_TEST})
     walked = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    walked.assert_outcomes(passed=3, failed=1)
+    # the two claims, and the project's two tests (this session ran claims, so torch is imported)
+    walked.assert_outcomes(passed=2, failed=2)
+    walked.stdout.fnmatch_lines(["FAILED my-claims/backward.yaml::grads-overwritten[[]cpu[]]*"])
     only_tests = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests", "-p", "no:hypothesispytest")
     only_tests.assert_outcomes(passed=2)
 
@@ -85,10 +87,9 @@ def test_last_failed_failed_first_and_stepwise_rerun_only_what_they_should(pytes
     ff = pytester.runpytest_subprocess("--conformance-specs=specs", *ARGS, "--ff", "-v")
     ff.stdout.fnmatch_lines(["*grads-overwritten?cpu? FAILED*", "*grads-accumulate?cpu? PASSED*"])
     sw = pytester.runpytest_subprocess("--conformance-specs=specs", *ARGS, "--sw")
-    sw.assert_outcomes(failed=1)
-    sw_again = pytester.runpytest_subprocess("--conformance-specs=specs", *ARGS, "--sw", "-v")
-    sw_again.stdout.fnmatch_lines(["*grads-overwritten?cpu? FAILED*"])
-    assert "grads-accumulate[cpu] PASSED" not in sw_again.stdout.str()
+    sw.assert_outcomes(passed=1, failed=1)  # stops at the failure
+    sw_again = pytester.runpytest_subprocess("--conformance-specs=specs", *ARGS, "--sw")
+    sw_again.assert_outcomes(failed=1)  # starts from it: the passing claim before it is not run again
 
 
 def test_strict_markers_is_clean_for_topics_verdicts_and_devices(pytester):
@@ -169,7 +170,7 @@ def test_failure_reports_are_sized_by_tb(pytester, style, most_lines):
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     body = out.split("= FAILURES =", 1)[1].split("conformance summary", 1)[0].strip().splitlines()
-    body = [line for line in body if not line.startswith("____") and line.strip()]
+    body = [line for line in body if not line.startswith(("____", "====")) and line.strip()]
     assert 1 <= len(body) <= most_lines, "\n".join(body)
     assert "repro/grads-accumulate-cpu.py" in out
     assert ("import torch" in out) == (style == "long")
