@@ -1,58 +1,119 @@
-"""Command line: ``python -m conformance schema`` (write the JSON Schema)."""
+"""The command line of autograd-conformance (also ``python -m conformance``).
+
+Note [Subcommands]
+``COMMANDS`` is the whole command line: one row per subcommand with its one-line help and the
+function that runs it on the remaining arguments. ``--help`` lists every row; adding a
+subcommand is adding a row. Subcommands that have options of their own parse them themselves
+(``run`` hands them to pytest).
+"""
 from __future__ import annotations
 
-import argparse
+import os
 import sys
+from dataclasses import dataclass
+from typing import Callable
 
 
-PASS_THROUGH = ("report", "mutate")  # sub-commands that parse their own arguments
+def _run(rest: list[str]) -> int:
+    """Run the shipped claims against the installed torch; any pytest option may follow."""
+    import pytest
+
+    from .plugin import shipped_specs
+
+    where = shipped_specs()
+    if where is None:
+        print("autograd-conformance: the shipped claims are missing from this installation", file=sys.stderr)
+        return 4
+    if any(a in ("-h", "--help") for a in rest):
+        print(f"usage: {_prog()} run [PYTEST OPTIONS...]\n\n{_run.__doc__}\nThe claims: {where}\n"
+              f"Conformance options: see 'pytest --help' (group 'autograd conformance suite') or docs/options.md.")
+        return 0
+    return int(pytest.main([str(where), *rest]))
+
+
+def _schema(rest: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"{_prog()} schema",
+                                     description="print the spec format's JSON Schema (or write it with -o)")
+    parser.add_argument("-o", "--output", default=None, help="write it to this file instead of standard output")
+    args = parser.parse_args(rest)
+    if args.output:
+        from .schema import write_json_schema
+
+        from pathlib import Path
+
+        write_json_schema(Path(args.output))
+        print(f"wrote {args.output}", file=sys.stderr)
+        return 0
+    import json
+
+    from .schema import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _report(rest: list[str]) -> int:
+    from . import report
+
+    return report.main(rest)
+
+
+def _mutate(rest: list[str]) -> int:
+    from . import mutation
+
+    return mutation.main(rest)
+
+
+def _mutants(rest: list[str]) -> int:
+    from . import mutants
+
+    for mutant in mutants.MUTANTS.values():
+        print(f"{mutant.name:40s} {mutant.topic:14s} {mutant.description}")
+    return 0
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    main: Callable[[list[str]], int]
+
+
+COMMANDS: dict[str, Command] = {
+    "run": Command("run the shipped claims against the installed torch (pytest options may follow)", _run),
+    "report": Command("merge results files into docs (verified-behaviour.md/.html, claims.md)", _report),
+    "schema": Command("print the spec format's JSON Schema (-o FILE writes it)", _schema),
+    "mutate": Command("run the suite under every built-in mutant of torch; print the kill matrix", _mutate),
+    "mutants": Command("list the built-in mutants", _mutants),
+}
+
+
+def _prog() -> str:
+    name = os.path.basename(sys.argv[0] or "")
+    return "python -m conformance" if name in ("__main__.py", "", "-c") else name
+
+
+def usage() -> str:
+    width = max(len(n) for n in COMMANDS)
+    lines = [f"usage: {_prog()} COMMAND [ARGS...]", "",
+             "A behavioural conformance suite for PyTorch autograd (YAML claims, run by pytest).", "",
+             "commands:"]
+    lines += [f"  {name:<{width}}  {cmd.help}" for name, cmd in COMMANDS.items()]
+    lines += ["", f"'{_prog()} COMMAND --help' describes one command."]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in PASS_THROUGH:
-        rest = argv[1:]
-        if argv[0] == "report":
-            from . import report
-
-            return report.main(rest)
-        from . import mutation
-
-        return mutation.main(rest)
-    parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    schema_cmd = sub.add_parser("schema", help="write the spec format's JSON Schema")
-    schema_cmd.add_argument("-o", "--output", default=None, help="path (default: the copy shipped in the package)")
-    report_cmd = sub.add_parser("report", help="merge results files into docs (verified-behaviour.md/.html)")
-    report_cmd.add_argument("rest", nargs=argparse.REMAINDER)
-    mutate_cmd = sub.add_parser("mutate", help="run the suite under every built-in mutant; print the kill matrix")
-    mutate_cmd.add_argument("rest", nargs=argparse.REMAINDER)
-    sub.add_parser("mutants", help="list the built-in mutants")
-    args = parser.parse_args(argv)
-    if args.command == "report":
-        from . import report
-
-        return report.main(args.rest)
-    if args.command == "mutate":
-        from . import mutation
-
-        return mutation.main(args.rest)
-    if args.command == "mutants":
-        from . import mutants
-
-        for mutant in mutants.MUTANTS.values():
-            print(f"{mutant.name:40s} {mutant.topic:14s} {mutant.description}")
-        return 0
-    if args.command == "schema":
-        from pathlib import Path
-
-        from .schema import SCHEMA_PATH, write_json_schema
-
-        target = Path(args.output) if args.output else SCHEMA_PATH
-        write_json_schema(target)
-        print(f"wrote {target}")
-        return 0
-    return 2
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage(), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    command = COMMANDS.get(argv[0])
+    if command is None:
+        print(f"{_prog()}: unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    return command.main(argv[1:])
 
 
 if __name__ == "__main__":

@@ -131,6 +131,8 @@ class _Compiler:
         if self.seeds_dir is None:
             return
         for index, source in enumerate(claim.sources):
+            if source.seed is None:  # a documentation page or no source: nothing here to check it against
+                continue
             text = _seed_text(self.seeds_dir, source.seed)
             here = path + ("sources", index)
             if text is None:

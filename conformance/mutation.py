@@ -122,7 +122,9 @@ def pytest_command(python: str, passthrough: Sequence[str], maxfail: int, mutant
     """The pytest command line of one run (the baseline when ``mutant`` is None)."""
     command = [python, "-m", "pytest"]
     if not _has_path(passthrough):
-        default = ROOT / "specs"
+        from .plugin import shipped_specs  # the claims shipped in the package (the checkout's specs/)
+
+        default = shipped_specs() or ROOT / "specs"
         command.append(str(default if default.is_dir() else Path("specs")))
     command += ["-p", "no:cacheprovider", "-q", "-rfE", "--tb=no", "--color=no"]
     if not any(a.startswith("--conformance-profile") for a in passthrough):

@@ -69,6 +69,9 @@ LEGEND = [
     ("na", "not applicable: the claim has no item for that device slot (a cross-device claim runs "
            "only as cpu-cuda; a claim may be limited to some devices)"),
 ]
+# The HTML page's cells carry the meaning as text beside an inline SVG icon (no emoji font needed).
+CELL_TEXT = {"passed": "pass", "failed": "fail", "skipped": "not run", "error": "error", "xfailed": "known",
+             "xpassed": "unexp. pass", "na": "n/a", None: "absent"}
 OUTCOME_ORDER = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
 OUTCOME_NAMES = {"passed": "passed", "failed": "failed", "error": "error", "xfailed": "known failure",
                  "xpassed": "unexpected pass", "skipped": "skipped (not run)", None: "not in these results",
@@ -379,7 +382,8 @@ def claims_from_specs(dirs: list[Path]) -> tuple[list[dict], list[dict], int]:
                 claims.append({
                     "id": claim.id, "topic": claim.topic or spec.topic, "verdict": claim.verdict,
                     "statement": claim.statement, "refinement": claim.refinement,
-                    "sources": [{"seed": s.seed, "quote": s.quote} for s in claim.sources],
+                    "sources": [{k: getattr(s, k) for k in ("seed", "url", "quote", "none") if getattr(s, k, None)}
+                                for s in claim.sources],
                     "spec_file": shown, "spec_line": doc.line_of(("claims", index)),
                     "devices": _devices_text(claim.devices),
                 })
@@ -409,7 +413,7 @@ def claims_summary(claims: list[dict]) -> dict:
     for claim in claims:
         topics.setdefault(claim["topic"] or "unknown", []).append(claim)
     verdicts = Counter(c["verdict"] for c in claims)
-    seeds = Counter(seed for c in claims for seed in {s["seed"] for s in c.get("sources") or []})
+    seeds = Counter(seed for c in claims for seed in {s["seed"] for s in c.get("sources") or [] if s.get("seed")})
     return {
         "claims": claims,
         "by_topic": [{"topic": t, "claims": cs, "count": len(cs),
@@ -461,10 +465,12 @@ def by_seed(sources: Any) -> list[dict]:
     """Sources grouped by seed article, in order: [{seed, quotes: [...]}]."""
     groups: list[dict] = []
     for source in sources or []:
-        if groups and groups[-1]["seed"] == source.get("seed"):
-            groups[-1]["quotes"].append(source.get("quote"))
+        where = source.get("seed") or source.get("url") or f"no source: {source.get('none') or 'not given'}"
+        quotes = [source["quote"]] if source.get("quote") else []
+        if groups and groups[-1]["seed"] == where:
+            groups[-1]["quotes"].extend(quotes)
         else:
-            groups.append({"seed": source.get("seed"), "quotes": [source.get("quote")]})
+            groups.append({"seed": where, "quotes": quotes})
     return groups
 
 
@@ -482,9 +488,21 @@ def _environment():
                       lstrip_blocks=True)
     env.filters.update(md_text=md_text, md_cell=md_cell, md_code=md_code, md_fence=md_fence,
                        md_quote=md_quote, html_id=html_id, by_seed=by_seed)
-    env.globals.update(marks=MARKS, outcome_names=OUTCOME_NAMES,
+    env.globals.update(marks=MARKS, outcome_names=OUTCOME_NAMES, cell_text=CELL_TEXT,
                        legend=[{"outcome": o, "mark": MARKS[o] or "(blank)", "text": t} for o, t in LEGEND])
     return env
+
+
+def page_view(merged: dict) -> dict:
+    """What the HTML overview shows: columns where some claim ran; the others folded into one note."""
+    ran = set(results_mod.RAN)
+    shown, folded = [], []
+    for index, col in enumerate(merged["columns"]):
+        if any(row["cells"][index]["outcome"] in ran for row in merged["claims"]):
+            shown.append(index)
+        else:
+            folded.append(f"torch {col['torch']} · {col['device']}")
+    return {"shown": shown, "folded": folded}
 
 
 def render(template: str, **context: Any) -> str:
@@ -543,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         merged = merge(runs)
         md = render("verified-behaviour.md.jinja", command=command, **merged)
-        html = render("verified-behaviour.html.jinja", command=command, **merged)
+        html = render("verified-behaviour.html.jinja", command=command, page=page_view(merged), **merged)
         _write(out / "verified-behaviour.md", md)
         _write(out / "verified-behaviour.html", html)
         ran = ", ".join(c["label"] for c in merged["columns"])

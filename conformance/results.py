@@ -80,6 +80,12 @@ def _text(report: Any) -> str | None:
     return text or None
 
 
+def _bounded(text: str | None, limit: int = 4000) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 40].rstrip() + f"\n... ({len(text) - limit + 40} more characters)"
+
+
 def _split_nodeid(nodeid: str) -> tuple[str, str, str | None]:
     """``specs/x.yaml::claim-id[cpu]`` -> (file, claim id, slot)."""
     file, _, name = nodeid.partition("::")
@@ -151,7 +157,8 @@ class _Item:
             "applied": [str(a) for a in applied] if isinstance(applied, (list, tuple)) else [],
             "examples": int(examples) if isinstance(examples, int) else None,
             "duration_s": round(self.duration, 4),
-            "message": self.message if self.outcome in ("failed", "error", "xfailed") else None,
+            "message": (p.get("failure_message") or _bounded(self.message)  # spec terms, bounded
+                        if self.outcome in ("failed", "error", "xfailed") else None),
             "snippet": p.get("snippet"),
         }
 
@@ -161,7 +168,7 @@ class _Item:
         sources = []
         for source in p.get("sources") or []:
             if isinstance(source, dict):
-                sources.append({"seed": str(source.get("seed", "")), "quote": str(source.get("quote", ""))})
+                sources.append({k: str(source[k]) for k in ("seed", "url", "quote", "none") if source.get(k)})
         line = p.get("spec_line")
         return {
             "id": p.get("claim_id") or claim_id,
@@ -222,9 +229,9 @@ class ResultsRecorder:
 
     # -- the document ------------------------------------------------------------------------
     def build(self, exitstatus: int) -> dict:
-        from .plugin import CONTEXT
+        from .plugin import context
 
-        ctx = self.config.stash.get(CONTEXT, None)
+        ctx = context(self.config)  # built here in an xdist controller, which collects nothing
         requested = list(ctx.devices) if ctx is not None else []
         claims: dict[tuple, dict] = {}
         for nodeid in sorted(self.items):
@@ -251,6 +258,7 @@ class ResultsRecorder:
             "schema_version": SCHEMA_VERSION,
             "conformance_version": _project_version(),
             "torch": torch_facts(),
+            "numpy": numpy_facts(),
             "python": {"version": platform.python_version(), "implementation": platform.python_implementation()},
             "platform": {"system": platform.system(), "release": platform.release(),
                          "machine": platform.machine(), "description": platform.platform()},
@@ -308,6 +316,14 @@ def torch_facts() -> dict:
     git = getattr(version_module, "git_version", None)
     return {"version": str(torch.__version__), "release": release, "build": build,
             "cuda": str(cuda) if cuda else None, "git_version": str(git) if git else None}
+
+
+def numpy_facts() -> dict:
+    try:
+        import numpy
+    except ImportError:
+        return {"version": None}
+    return {"version": str(numpy.__version__)}
 
 
 def device_facts(requested: list[str]) -> dict:

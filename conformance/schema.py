@@ -15,7 +15,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -61,7 +61,10 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 RESERVED_NAMES = ("torch", "nn", "F", "optim", "np", "math", "device", "other_device", "helpers")
 
-Topic = Literal[TOPICS]  # type: ignore[valid-type]
+# The shipped claims use TOPICS; a user's own claims may name any topic that can be a pytest marker.
+TOPIC_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+Topic = Annotated[str, Field(pattern=TOPIC_PATTERN, description=f"a topic: {', '.join(TOPICS)}, or your own "
+                                                                 "(lower-case letters, digits, '_')")]
 Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
 Scalar = Union[bool, int, float, str, None]
 
@@ -71,10 +74,24 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
-    """Where a claim comes from: a seed article and a verbatim quote from it."""
+    """Where a claim comes from: a seed article and a verbatim quote from it; for a user's own claims
+    also a documentation page (``url`` with a ``quote``), or ``none`` with the reason there is none."""
 
-    seed: str = Field(min_length=1, pattern=r"^[^/\\]+$", description="file name of the seed article")
-    quote: str = Field(min_length=1, description="verbatim substring of the article")
+    seed: Optional[str] = Field(None, min_length=1, pattern=r"^[^/\\]+$", description="file name of the seed article")
+    url: Optional[str] = Field(None, pattern=r"^https?://\S+$", description="a documentation page the quote is from")
+    quote: Optional[str] = Field(None, min_length=1, description="verbatim substring of the article or page")
+    none: Optional[str] = Field(None, min_length=1, description="no source: why (e.g. 'our own API contract')")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Source":
+        kinds = [k for k in ("seed", "url", "none") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a source is {seed: ARTICLE, quote: ...}, {url: PAGE, quote: ...} or {none: REASON}")
+        if kinds[0] != "none" and self.quote is None:
+            raise ValueError(f"a source with '{kinds[0]}' needs 'quote': the words it says")
+        if kinds[0] == "none" and self.quote is not None:
+            raise ValueError("a source with 'none' has no 'quote'")
+        return self
 
 
 class ShapeRange(Strict):

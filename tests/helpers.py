@@ -60,7 +60,7 @@ ACCUMULATION_SPEC = textwrap.dedent("""\
     """)
 
 # Options every pytester run gets: no cache files, CPU only unless a test asks otherwise.
-BASE_ARGS = ("-p", "no:cacheprovider")
+BASE_ARGS = ("-p", "no:cacheprovider", "--conformance-specs=specs")
 
 
 def claim_yaml(claim_id: str = "detach-no-grad", *, given: str | None = None, do: str | None = None,

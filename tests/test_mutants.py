@@ -201,7 +201,8 @@ def _mutate(tmp_path: Path, expect: str, *args: str) -> subprocess.CompletedProc
     (specs / "tiny.yaml").write_text(CLAIM.format(expect=expect), encoding="utf-8")
     env = dict(os.environ)
     env.pop("CONFORMANCE_MUTANT", None)
-    command = [sys.executable, "-m", "conformance", "mutate", "--", *args, str(specs), "--conformance-devices=cpu"]
+    command = [sys.executable, "-m", "conformance", "mutate", "--", *args, str(specs), f"--conformance-specs={specs}",
+               "--conformance-devices=cpu"]
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -129,7 +129,7 @@ def test_a_wrong_expected_value_fails_in_the_specs_terms(pytester):
         "  torch.manual_seed(*)",
         "  x = torch.tensor(*",
         "  k = 2",  # the smallest k that shows it
-        "rerun: pytest 'specs/grads.yaml::grads-accumulate[[]cpu[]]' --conformance-profile=ci --conformance-seed=0",
+        "rerun: pytest 'specs/grads.yaml::grads-accumulate[[]cpu[]]' --conformance-specs=specs --conformance-profile=ci --conformance-seed=0",
         "standalone reproduction*",
     ])
     # The report speaks about the spec, not the plugin's internals.
@@ -346,7 +346,7 @@ def _recorded_examples(pytester, monkeypatch, *args) -> tuple[list[str], str]:
 def test_the_header_seed_reruns_the_same_examples(pytester, monkeypatch):
     write_specs(pytester, {"backward": BACKWARD})
     first, out = _recorded_examples(pytester, monkeypatch)
-    match = re.search(r"conformance: hypothesis profile dev, seed (\d+) \(rerun with "
+    match = re.search(r"conformance: profile dev, \d+ examples, base seed (\d+) \(rerun with "
                       r"--conformance-profile=dev --conformance-seed=(\d+)\)", out)
     assert match and match.group(1) == match.group(2), out
     again, _ = _recorded_examples(pytester, monkeypatch, f"--conformance-seed={match.group(1)}")
@@ -376,7 +376,7 @@ def test_quotes_are_checked_when_the_seed_articles_are_found(pytester, monkeypat
     write_specs(pytester, {"detach": spec_yaml().replace(QUOTE, "二者指向不同的内存")})
     unchecked = run_specs(pytester)
     unchecked.assert_outcomes(passed=1)
-    unchecked.stdout.fnmatch_lines(["conformance: seed articles not found; quotes are not checked*"])
+    unchecked.stdout.fnmatch_lines(["conformance: seed articles not found, so quotes are not checked*"])
     checked = run_specs(pytester, seeds=True)
     checked.assert_outcomes(errors=1)
     checked.stdout.fnmatch_lines([f"specs/detach.yaml:6: claims[[]0[]].sources[[]0[]].quote: quote not found verbatim in {SEED_FILE}*"])

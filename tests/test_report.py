@@ -62,7 +62,7 @@ def real_results(tmp_path_factory) -> dict:
     here = os.getcwd()
     os.chdir(root)
     try:
-        code = pytest.main(["specs", "-p", "no:cacheprovider", "-q", "--conformance-profile=ci",
+        code = pytest.main(["specs", "--conformance-specs=specs", "-p", "no:cacheprovider", "-q", "--conformance-profile=ci",
                             "--conformance-devices=cpu,nosuchdevice", "--conformance-results=results.json"])
     finally:
         os.chdir(here)

@@ -170,10 +170,12 @@ def test_snippet_names_the_claim_and_uses_the_spec_names(snippets):
 def test_the_plugin_prints_the_same_runnable_snippet(pytester, tmp_path):
     yaml, _, _ = CASES["wrong-close"]
     write_specs(pytester, {"grads": spec_yaml(yaml)})
-    result = run_specs(pytester)
+    result = run_specs(pytester, "--tb=long", "--conformance-repro-dir=repro")
     result.assert_outcomes(failed=1)
     lines = result.stdout.lines
-    start = lines.index("standalone reproduction (plain torch; paste into a file and run):") + 1
+    (named,) = [line for line in lines if line.startswith("standalone reproduction (plain torch): python ")]
+    written = (pytester.path / named.rsplit(" ", 1)[1]).read_text(encoding="utf-8")
+    start = lines.index(named) + 1  # --tb=long also shows it inline
     body = []
     for line in lines[start:]:
         if not line.startswith("  |"):
@@ -181,7 +183,7 @@ def test_the_plugin_prints_the_same_runnable_snippet(pytester, tmp_path):
         body.append(line[4:] if line.startswith("  | ") else "")
     text = "\n".join(body) + "\n"
     (call,) = [r for r in result.reprec.getreports("pytest_runtest_logreport") if r.when == "call"]
-    assert dict(call.user_properties)["snippet"] == text
+    assert dict(call.user_properties)["snippet"] == text == written
     path = tmp_path / "repro.py"
     path.write_text(text, encoding="utf-8")
     code, out, err = finished(run_script(path))

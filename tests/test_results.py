@@ -11,7 +11,7 @@ from helpers import ACCUMULATION_SPEC
 
 SPEC = ACCUMULATION_SPEC
 BROKEN = "topic: detach\nclaims:\n  - id: Not-Kebab\n"
-ARGS = ("specs", "-p", "no:cacheprovider", "--conformance-devices=cpu,nosuchdevice", "--conformance-profile=ci",
+ARGS = ("specs", "-p", "no:cacheprovider", "--conformance-specs=specs", "--conformance-devices=cpu,nosuchdevice", "--conformance-profile=ci",
         "--conformance-results=out/results.json")
 
 

@@ -15,7 +15,7 @@ SPEC_FILES = sorted((ROOT / "specs").rglob("*.yaml"))
 
 def test_shipped_schema_is_current():
     shipped = json.loads(schema.SCHEMA_PATH.read_text(encoding="utf-8"))
-    assert shipped == schema.json_schema(), "run: python -m conformance schema"
+    assert shipped == schema.json_schema(), "run: autograd-conformance schema -o conformance/spec.schema.json"
 
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=[p.name for p in SPEC_FILES])
