@@ -326,6 +326,12 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("_copy_from", copy_from);
   m.impl("_copy_from_and_resize", copy_from_and_resize);
   m.impl("_local_scalar_dense", local_scalar_dense);
+  // Ops whose generic (Composite*) kernel would otherwise win over the fallback and either has
+  // no path for a new backend (convolution_overrideable raises) or resizes a scalar out= with a
+  // warning (mse_loss): send them to the CPU kernels too.
+  for (const char* name : {"convolution", "convolution_backward", "mse_loss"}) {
+    m.impl(name, torch::CppFunction::makeFromBoxedFunction<&run_on_cpu>());
+  }
 }
 
 }  // namespace testdevice
