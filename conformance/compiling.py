@@ -27,7 +27,7 @@ from . import expressions
 from .assertions import Located, check_close, check_equal, check_gradients, check_storage, check_that
 from .errors import SpecError, SpecErrors
 from .loading import Document, render_path
-from .schema import Check, Claim, SpecFile, Step
+from .schema import Check, Claim, SpecFile, Step, is_cross
 from .strategies import Example, GivenPlan, expand_dtypes, pinned_example
 from .versions import applies, parse_specifier
 
@@ -244,7 +244,7 @@ class _Compiler:
     def claim(self, claim: Claim, index: int, topic: str) -> CompiledClaim:
         path = ("claims", index)
         self.sources(claim, path)
-        known = set(BASE_NAMES) | ({"other_device"} if claim.devices == "cross" else set())
+        known = set(BASE_NAMES) | ({"other_device"} if is_cross(claim.devices) else set())
         applied: list[str] = []
         plans = self.given(claim, path, known)
         given_known = set(known)

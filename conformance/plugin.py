@@ -44,6 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-devices", default=None,
                     help="comma-separated torch device types to run claims on (default: cpu,cuda; "
                          "env CONFORMANCE_DEVICES). Absent devices are reported as skipped.")
+    devices.add_options(group, parser)
     group.addoption("--conformance-profile", default=None, choices=sorted(profiles.PROFILES),
                     help="Hypothesis profile: ci (derandomized), dev, deep (default: ci when CI is set, else dev)")
     group.addoption("--conformance-seed", type=int, default=None,
@@ -79,6 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: conformance claims whose verdict is {name}")
     config.addinivalue_line("markers", "conformance: every conformance claim item")
     wanted = devices.requested(config.getoption("--conformance-devices"))
+    try:
+        devices.check_known(wanted)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     for name in wanted:
         config.addinivalue_line("markers", f"{name}: conformance items that run on device {name}")
     seed = config.getoption("--conformance-seed")
@@ -210,8 +215,7 @@ class ClaimItem(pytest.Item):
         if self.duplicate_of:
             pytest.fail(f"{self.claim.file}:{self.claim.line}: id: duplicate claim id {self.claim.id!r} "
                         f"(also defined at {self.duplicate_of})", pytrace=False)
-        if self.slot.skip_reason:
-            pytest.skip(f"not run on {self.slot.label}: {self.slot.skip_reason}")
+        devices.settle(self.slot, devices.require_devices(self.config))
 
     def runtest(self) -> None:
         ctx = self.config.stash[CONTEXT]
@@ -257,6 +261,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     for outcome in ("passed", "failed", "skipped", "error", "xfailed", "xpassed"):
         for report in terminalreporter.stats.get(outcome, []):
             if getattr(report, "when", "call") not in ("call", "setup"):
+                crashed = devices.crashed_slot(report)  # a worker lost while running the item
+                if crashed:
+                    counts.setdefault(crashed, {}).setdefault("crashed", 0)
+                    counts[crashed]["crashed"] += 1
                 continue
             slot = dict(getattr(report, "user_properties", [])).get("device")
             if slot is None:
@@ -278,6 +286,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     for slot in sorted(counts):
         c = counts[slot]
         known = f", {c['known failures']} known failures" if c.get("known failures") else ""
+        known += f", {c['crashed']} crashed (worker lost)" if c.get("crashed") else ""
         tr.write_line(f"{slot}: {c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
                       f"{c.get('skipped', 0)} skipped{known}")
     tr.write_line(f"verdict checks: {verdicts['confirmed']} confirmed, {verdicts['mismatch']} mismatched")
@@ -285,6 +294,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         tr.write_line(f"spec files with errors: {spec_errors}")
     for line in where:
         tr.write_line(line)
+    ctx = config.stash[CONTEXT]
+    for line in devices.not_run_lines(ctx.devices, counts, devices.require_devices(config)):
+        tr.write_sep("!", line, yellow=True, bold=True)
 
 
 @pytest.hookimpl(hookwrapper=True)
