@@ -19,6 +19,15 @@ from typing import Any, Callable
 from . import portable
 
 
+# Note [Device-safe printing]
+# A failure report must read in spec terms on any backend, including one whose tensor ``repr``
+# (or the ops it needs) raise. Tensors off the CPU are printed as their CPU copy with the device
+# appended; a tensor that cannot be printed even so is described by shape, dtype, layout and
+# device, which needs no kernel. The drawn example is printed from its raw (numpy) values
+# (``Example.__repr__``), never from the live tensors, and comparisons run on CPU copies
+# (``portable.close``/``equal``), so a missing device kernel cannot turn a verdict into noise.
+
+
 class ClaimFailure(Exception):
     """Base of everything that means: torch did not behave as the claim says."""
 
@@ -66,12 +75,42 @@ class StepFailed(ClaimFailure):
 
 
 def short_repr(value: Any, limit: int = 600) -> str:
-    try:
-        text = repr(value)
-    except Exception as exc:  # a repr that itself fails must not hide the failure
-        text = f"<unprintable {type(value).__name__}: {exc}>"
+    text = device_safe_repr(value)
     text = text.replace("\n", "\n              ")
     return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def device_safe_repr(value: Any, depth: int = 0) -> str:
+    """``repr`` that holds up on any backend (Note [Device-safe printing])."""
+    import torch
+
+    if isinstance(value, (list, tuple)) and depth < 3 and any(isinstance(v, torch.Tensor) for v in value):
+        inner = ", ".join(device_safe_repr(v, depth + 1) for v in value[:20]) + (", ..." if len(value) > 20 else "")
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, torch.Tensor) and value.device.type != "cpu":
+        try:
+            host = repr(value.detach().to("cpu"))
+            return host[:-1] + f", device='{value.device}')" if host.endswith(")") else host
+        except Exception:
+            return describe_tensor(value)
+    try:
+        return repr(value)
+    except Exception as exc:  # a repr that itself fails must not hide the failure
+        if isinstance(value, torch.Tensor):
+            return describe_tensor(value)
+        return f"<unprintable {type(value).__name__}: {type(exc).__name__}: {first_line(exc)}>"
+
+
+def describe_tensor(t: Any) -> str:
+    """A tensor by its metadata only: what every backend can answer without running a kernel."""
+    parts = []
+    for name in ("shape", "dtype", "layout", "device", "requires_grad"):
+        try:
+            shown = getattr(t, name)
+            parts.append(f"{name}={tuple(shown) if name == 'shape' else shown}")
+        except Exception:
+            parts.append(f"{name}=?")
+    return "<tensor " + ", ".join(parts) + " (values not printable)>"
 
 
 # --- the expectation kinds ---------------------------------------------------------------

@@ -28,7 +28,7 @@ from .language.patterns import UnsafePattern, check_pattern
 from .assertions import Located, check_close, check_equal, check_gradients, check_storage, check_that
 from .errors import SpecError, SpecErrors
 from .loading import Document, render_path
-from .schema import Check, Claim, SpecFile, Step
+from .schema import Check, Claim, SpecFile, Step, is_cross
 from .strategies import Example, GivenPlan, expand_dtypes, pinned_example
 from .verdicts import Refutation
 from .versions import applies, parse_specifier
@@ -258,7 +258,7 @@ class _Compiler:
         path = ("claims", index)
         self.sources(claim, path)
         helpers = helpers or []
-        known = set(BASE_NAMES) | ({"other_device"} if claim.devices == "cross" else set())
+        known = set(BASE_NAMES) | ({"other_device"} if is_cross(claim.devices) else set())
         for name in claim.given:
             if any(name == helper for helper, _, _ in helpers):
                 raise self.fail(path + ("given", name), f"given name {name!r} is also the name of a helper of this file")

@@ -54,6 +54,8 @@ OPTIONS: tuple[Option, ...] = (
            kind="paths", metavar="DIR"),
     Option("devices", "comma-separated torch device types to run claims on (default: cpu,cuda); a requested "
                       "device that is absent is reported as not run", metavar="LIST"),
+    Option("require_devices", "fail (instead of skip) every item on a requested device that is absent here, "
+                              "for CI jobs that must run on a device", kind="flag", default=False),
     Option("except_devices", "comma-separated device types not to run on, like PyTorch's except_for",
            metavar="LIST"),
     Option("profile", "suite profile: ci (derandomized), dev, deep (default: --hypothesis-profile when given, "

@@ -38,7 +38,7 @@ from typing import Any
 
 import pytest
 
-from . import options
+from . import devices, options  # both light: no torch at import
 
 SHIPPED_PACKAGE = "conformance.specs"
 
@@ -110,6 +110,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in ("profile", "seed", "max_examples", "devices", "except_devices"):
         _usage(options.value, config, name)  # a bad value is a usage error before anything runs
     _check_except_devices(config)
+    if options.source(config, "devices") != "default":  # asked for devices: check their names (imports torch)
+
+        try:
+            devices.check_known(devices.requested(options.value(config, "devices")))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     requested = _usage(options.value, config, "specs") if options.source(config, "specs") != "default" else []
     declared = []
     if options.source(config, "specs").startswith("ini "):
@@ -358,8 +364,7 @@ class ClaimItem(pytest.Item):
         if self.duplicate_of:
             pytest.fail(f"{self.claim.file}:{self.claim.line}: id: duplicate claim id {self.claim.id!r} "
                         f"(also defined at {self.duplicate_of})", pytrace=False)
-        if self.slot.skip_reason:
-            pytest.skip(f"not run on {self.slot.label}: {self.slot.skip_reason}")
+        devices.settle(self.slot, devices.require_devices(self.config))
 
     def runtest(self) -> None:
         from .running import run_claim
@@ -485,6 +490,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     for outcome in ("passed", "failed", "skipped", "error", "xfailed", "xpassed"):
         for report in terminalreporter.stats.get(outcome, []):
             if getattr(report, "when", "call") not in ("call", "setup"):
+                crashed = devices.crashed_slot(report)  # a worker lost while running the item
+                if crashed:
+                    counts.setdefault(crashed, {}).setdefault("crashed", 0)
+                    counts[crashed]["crashed"] += 1
                 continue
             slot = dict(getattr(report, "user_properties", [])).get("device")
             if slot is None:
@@ -506,6 +515,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     for slot in sorted(counts):
         c = counts[slot]
         known = f", {c['known failures']} known failures" if c.get("known failures") else ""
+        known += f", {c['crashed']} crashed (worker lost)" if c.get("crashed") else ""
         tr.write_line(f"{slot}: {c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
                       f"{c.get('skipped', 0)} skipped{known}")
     tr.write_line(f"verdict checks: {verdicts['confirmed']} confirmed, {verdicts['mismatch']} mismatched"
@@ -514,6 +524,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         tr.write_line(f"spec files with errors: {spec_errors}")
     for line in where:
         tr.write_line(line)
+    ctx = config.stash.get(CONTEXT, None)
+    for line in devices.not_run_lines(ctx.devices if ctx else (), counts, devices.require_devices(config)):
+        tr.write_sep("!", line, yellow=True, bold=True)
 
 
 @pytest.hookimpl(hookwrapper=True)

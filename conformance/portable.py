@@ -51,8 +51,16 @@ def as_expected(expected, actual):
     return expected
 
 
+def on_host(value):
+    """A detached CPU copy of a tensor on another device, so a comparison needs no device kernel."""
+    if isinstance(value, torch.Tensor) and value.device.type != "cpu":
+        return value.detach().to("cpu")
+    return value
+
+
 def close(actual, expected, rtol, atol):
     """True when actual and expected agree within rtol/atol (same shape for tensors and arrays)."""
+    actual, expected = on_host(actual), on_host(expected)
     expected = as_expected(expected, actual)
     if isinstance(actual, torch.Tensor):
         if not isinstance(expected, torch.Tensor) or tuple(actual.shape) != tuple(expected.shape):
@@ -70,6 +78,9 @@ def close(actual, expected, rtol, atol):
 
 def equal(actual, expected):
     """Exact equality: same shape and values for tensors and arrays, == otherwise."""
+    if isinstance(actual, torch.Tensor) and isinstance(expected, torch.Tensor) and actual.device != expected.device:
+        raise ValueError(f"the tensors are on different devices ({actual.device} and {expected.device})")
+    actual, expected = on_host(actual), on_host(expected)
     expected = as_expected(expected, actual)
     if isinstance(actual, torch.Tensor):
         return (isinstance(expected, torch.Tensor) and tuple(actual.shape) == tuple(expected.shape)

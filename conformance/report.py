@@ -67,7 +67,7 @@ LEGEND = [
     ("xpassed", "unexpected pass: listed as a known failure but passed"),
     (None, "not in these results: the claim was not part of that run"),
     ("na", "not applicable: the claim has no item for that device slot (a cross-device claim runs "
-           "only as cpu-cuda; a claim may be limited to some devices)"),
+           "only as cpu-<accelerator>; a claim may be limited to some devices or one accelerator kind)"),
 ]
 # The HTML page's cells carry the meaning as text beside an inline SVG icon (no emoji font needed).
 CELL_TEXT = {"passed": "pass", "failed": "fail", "skipped": "not run", "error": "error", "xfailed": "known",
@@ -160,9 +160,8 @@ class Column:
 
 
 def _device_order(name: str) -> tuple:
-    base = name.split("-")[0]
-    preferred = {"cpu": 0, "cuda": 1, "mps": 2}
-    return (1 if "-" in name else 0, preferred.get(base, 3), name)
+    """cpu, then every other device by name, then the cross-device slots (cpu-X) by name."""
+    return (1 if "-" in name else 0, 0 if name == "cpu" else 1, name)
 
 
 def merge(runs: list[Run]) -> dict:
@@ -397,6 +396,8 @@ def _devices_text(devices: Any) -> str:
     if devices == "cross":
         return "cross-device (CPU and an accelerator)"
     data = devices.model_dump(by_alias=True) if hasattr(devices, "model_dump") else dict(devices)
+    if isinstance(data.get("cross"), str):
+        return f"cross-device (CPU and {data['cross']})"
     for key, names in data.items():
         if names:
             return f"{key.rstrip('_')} {', '.join(names)}"

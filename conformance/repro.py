@@ -181,8 +181,8 @@ def _class_name(cls: type) -> str:
 
 
 HELPERS_BY_KIND = {
-    "close": (portable.as_expected, portable.close),
-    "equal": (portable.as_expected, portable.equal),
+    "close": (portable.on_host, portable.as_expected, portable.close),
+    "equal": (portable.on_host, portable.as_expected, portable.equal),
     "shares_storage": (portable.memory_span, portable.share_memory),
     "distinct_storage": (portable.memory_span, portable.share_memory),
 }

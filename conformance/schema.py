@@ -335,6 +335,17 @@ class DevicesExcept(Strict):
     except_: list[str] = Field(min_length=1, alias="except")
 
 
+class DevicesCross(Strict):
+    """``devices: {cross: cuda}``: a cross-device claim about one accelerator kind (``x.cuda()``)."""
+
+    cross: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+
+
+def is_cross(devices: Any) -> bool:
+    """Whether a claim's ``devices`` makes it a cross-device claim (generic or of one kind)."""
+    return devices == "cross" or isinstance(devices, DevicesCross)
+
+
 class Claim(Strict):
     id: str = Field(pattern=ID_PATTERN, max_length=80)
     topic: Optional[Topic] = None
@@ -343,7 +354,7 @@ class Claim(Strict):
     verdict: Verdict
     refinement: Optional[str] = None
     as_stated: Optional[AsStated] = None
-    devices: Union[Literal["all", "cross"], DevicesOnly, DevicesExcept] = "all"
+    devices: Union[Literal["all", "cross"], DevicesOnly, DevicesExcept, DevicesCross] = "all"
     given: dict[str, Given] = Field(default_factory=dict)
     do: list[StepEntry] = Field(default_factory=list)
     expect: list[Check] = Field(min_length=1)
@@ -359,8 +370,10 @@ class Claim(Strict):
             (key, names), = value.items()
             if isinstance(names, list) and names and all(isinstance(n, str) and n for n in names):
                 return value
+        if isinstance(value, dict) and set(value) == {"cross"} and isinstance(value["cross"], str):
+            return value
         raise ValueError(
-            "devices must be 'all', 'cross', {only: [device, ...]} or {except: [device, ...]}"
+            "devices must be 'all', 'cross', {cross: KIND}, {only: [device, ...]} or {except: [device, ...]}"
         )
 
     @field_validator("given")
@@ -451,7 +464,7 @@ def _data_path(data: Any, loc: tuple) -> tuple:
 
 _UNION_TAGS = {
     "str", "int", "float", "bool", "list[str]", "list[int]", "none", "dict[str,any]", "Step", "ShapeRange",
-    "DevicesOnly", "DevicesExcept", "literal['all','cross']", "Bounds", "list[union[str,Step]]",
+    "DevicesOnly", "DevicesExcept", "DevicesCross", "literal['all','cross']", "Bounds", "list[union[str,Step]]",
     "function-after[_exactly_one(), Check]",
 }
 

@@ -204,6 +204,11 @@ class Example:
         parts.append(f"torch_seed={self.torch_seed}")
         return "Example(" + ", ".join(parts) + ")"
 
+    def _repr_pretty_(self, printer, cycle) -> None:
+        # Hypothesis's pretty printer would otherwise list the dataclass fields, live tensors on
+        # the slot's device included; a device whose repr or ops fail must not break the report.
+        printer.text(repr(self))
+
 
 def _raw_repr(value: Any) -> str:
     if isinstance(value, TensorRaw):
@@ -280,8 +285,22 @@ def seed_torch(seed: int) -> None:
 
     if _only_cpu_generator():
         torch.random.default_generator.manual_seed(seed)
-    else:
+        return
+    # A backend module without seeding hooks makes torch.manual_seed warn on every call (thousands
+    # per run); say it once per process instead.
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         torch.manual_seed(seed)
+    if caught and not _SEED_WARNED:
+        _SEED_WARNED.append(True)
+        first = caught[0]
+        warnings.warn(f"{first.message} (shown once; torch.manual_seed said this on seeding examples)",
+                      first.category, stacklevel=2)
+
+
+_SEED_WARNED: list = []
 
 
 _CPU_ONLY: list = []  # [manual_seed function checked, answer]

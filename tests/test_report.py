@@ -63,7 +63,7 @@ def real_results(tmp_path_factory) -> dict:
     os.chdir(root)
     try:
         code = pytest.main(["specs", "--conformance-specs=specs", "-p", "no:cacheprovider", "-q", "--conformance-profile=ci",
-                            "--conformance-devices=cpu,nosuchdevice", "--conformance-results=results.json"])
+                            "--conformance-devices=cpu,xpu", "--conformance-results=results.json"])
     finally:
         os.chdir(here)
     assert code == 0
@@ -140,7 +140,7 @@ def test_merged_markdown_shows_both_versions_the_failure_and_what_changed(two_ve
     assert "[grads-accumulate]" in changed and "applied expectations changed" in changed
     assert "expect[1] torch>=2.99" in changed
     not_run = md.split("## Not run")[1].split("## Claims")[0]
-    assert "nosuchdevice" in not_run and "2 of 2 claims not run" in not_run
+    assert "xpu" in not_run and "2 of 2 claims not run" in not_run
     # the newest run's wording wins, escaped for Markdown: the pipe cannot break a table
     assert "backward adds into .grad \\<script>alert(1)\\</script> | really" in md
     assert "| 3 | 3 | 0 | 0 |" in md.split("### Per topic")[1]  # backward: 3 claims, 3 holds
@@ -196,7 +196,7 @@ def test_claim_missing_from_a_run_is_reported_as_not_in_these_results(real_resul
     assert [c["outcome"] for c in row["cells"]] == ["passed", "na", None, None]
     missing = {entry["label"]: entry["missing"] for entry in merged["not_run"]}
     assert missing["torch 2.99.0 · cpu"] == ["cpu-only-claim"]
-    assert "cpu-only-claim" not in missing.get("torch 2.13.0 · nosuchdevice", [])  # n/a there, not missing
+    assert "cpu-only-claim" not in missing.get("torch 2.13.0 · xpu", [])  # n/a there, not missing
 
 
 def test_report_needs_results_unless_claims_only(tmp_path, capsys):

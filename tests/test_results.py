@@ -11,7 +11,7 @@ from helpers import ACCUMULATION_SPEC
 
 SPEC = ACCUMULATION_SPEC
 BROKEN = "topic: detach\nclaims:\n  - id: Not-Kebab\n"
-ARGS = ("specs", "-p", "no:cacheprovider", "--conformance-specs=specs", "--conformance-devices=cpu,nosuchdevice", "--conformance-profile=ci",
+ARGS = ("specs", "-p", "no:cacheprovider", "--conformance-specs=specs", "--conformance-devices=cpu,xpu", "--conformance-profile=ci",
         "--conformance-results=out/results.json")
 
 
@@ -35,8 +35,8 @@ def outcomes(data: dict) -> dict:
     return {(c["id"], r["device"]): r["outcome"] for c in data["claims"] for r in c["results"]}
 
 
-EXPECTED = {("grads-accumulate", "cpu"): "passed", ("grads-accumulate", "nosuchdevice"): "skipped",
-            ("grads-overwritten", "cpu"): "failed", ("grads-overwritten", "nosuchdevice"): "skipped"}
+EXPECTED = {("grads-accumulate", "cpu"): "passed", ("grads-accumulate", "xpu"): "skipped",
+            ("grads-overwritten", "cpu"): "failed", ("grads-overwritten", "xpu"): "skipped"}
 
 
 def check_content(data: dict) -> None:
@@ -55,10 +55,10 @@ def check_content(data: dict) -> None:
     assert failed["device"] == "cpu" and failed["examples"] >= 1 and failed["verdict_check"] == "not applicable"
     assert failed["message"].startswith("claim grads-overwritten [cpu] failed (specs/backward.yaml:14)")
     assert "import torch" in failed["snippet"]
-    assert skipped["reason"].startswith("not run on nosuchdevice") and skipped["message"] is None
+    assert skipped["reason"].startswith("not run on xpu") and skipped["message"] is None
     assert skipped["examples"] is None
-    assert data["devices"]["requested"] == ["cpu", "nosuchdevice"] and data["devices"]["present"] == ["cpu"]
-    assert [a["device"] for a in data["devices"]["absent"]] == ["nosuchdevice"]
+    assert data["devices"]["requested"] == ["cpu", "xpu"] and data["devices"]["present"] == ["cpu"]
+    assert [a["device"] for a in data["devices"]["absent"]] == ["xpu"]
     assert [e["file"] for e in data["spec_errors"]] == ["specs/broken.yaml"]
     assert "claim id must be lower-case kebab-case" in data["spec_errors"][0]["message"]
     assert data["hypothesis"]["profile"] == "ci" and data["hypothesis"]["base_seed"] == 0
