@@ -10,6 +10,10 @@ PASS_THROUGH = ("report", "mutate")  # sub-commands that parse their own argumen
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "drift":  # observed behaviour of two torch releases, compared
+        from . import drift
+
+        return drift.main(argv[1:])
     if argv and argv[0] in PASS_THROUGH:
         rest = argv[1:]
         if argv[0] == "report":

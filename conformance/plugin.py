@@ -297,3 +297,8 @@ def pytest_runtest_makereport(item, call):
         report.user_properties.append(("applied", list(item.claim.applied)))
         if item.snippet:
             report.user_properties.append(("snippet", item.snippet))
+        from .observing import recorded_observations  # Note [Observed behaviour]
+
+        observed = recorded_observations(item.claim, item.slot)
+        if observed is not None:
+            report.user_properties.append(("observed", observed))

@@ -144,6 +144,7 @@ class _Item:
             "duration_s": round(self.duration, 4),
             "message": self.message if self.outcome in ("failed", "error", "xfailed") else None,
             "snippet": p.get("snippet"),
+            "observed": p.get("observed") if isinstance(p.get("observed"), dict) else None,
         }
 
     def claim(self) -> dict:
