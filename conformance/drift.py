@@ -137,9 +137,9 @@ def compare(a: dict, b: dict) -> dict:
             continue
         x, y = ca[claim_id], cb[claim_id]
         fa, fb = observing.flatten(x), observing.flatten(y)
-        facts = [{"fact": k, "a": fa.get(k, "(not observed)"), "b": fb.get(k, "(not observed)")}
+        facts = [{"fact": k, "a": fa.get(k, observing.NOT_OBSERVED), "b": fb.get(k, observing.NOT_OBSERVED)}
                  for k in sorted(set(fa) | set(fb), key=lambda k: (k.startswith("as_stated"), _order(k)))
-                 if fa.get(k, "(not observed)") != fb.get(k, "(not observed)")]
+                 if fa.get(k, observing.NOT_OBSERVED) != fb.get(k, observing.NOT_OBSERVED)]
         entry = {"claim": claim_id, "file": x["file"], "line": x["line"], "outcome_a": x["outcome"],
                  "outcome_b": y["outcome"], "applied_a": x.get("applied", []), "applied_b": y.get("applied", []),
                  "facts": facts}

@@ -35,6 +35,7 @@ ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 MAX_TEXT = 800  # longer texts keep their start and end (a warning's last word can be the news)
 MAX_VALUES = 8
 GENERATED_INDEX = 3
+NOT_OBSERVED = "(not observed)"
 
 
 def normalize(text: str) -> str:
@@ -201,7 +202,7 @@ def word_change(a: Any, b: Any) -> str | None:
     """``… for more [-informations.-] [+information.+]`` when both sides are (lists of) text."""
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b) == 1:
         a, b = a[0], b[0]
-    if not (isinstance(a, str) and isinstance(b, str)):
+    if not (isinstance(a, str) and isinstance(b, str)) or NOT_OBSERVED in (a, b):
         return None
     wa, wb = a.split(), b.split()
     out = []

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .observing import flatten, word_change
+from .observing import NOT_OBSERVED, flatten, word_change
 from .results import RAN
 
 
@@ -116,7 +116,7 @@ def observed_spans(cells: list[dict]) -> list[dict]:
         for flat in (f for _, f in seen):
             facts += [k for k in flat if k not in facts]
         for fact in facts:
-            values = [(torch, flat.get(fact, "(not observed)")) for torch, flat in seen]
+            values = [(torch, flat.get(fact, NOT_OBSERVED)) for torch, flat in seen]
             if all(v == values[0][1] for _, v in values):
                 continue
             spans: list[dict] = []
@@ -141,7 +141,7 @@ def observed_change(before: dict, after: dict) -> list[str]:
         return []
     out = []
     for fact in [*a, *(k for k in b if k not in a)]:
-        x, y = a.get(fact, "(not observed)"), b.get(fact, "(not observed)")
+        x, y = a.get(fact, NOT_OBSERVED), b.get(fact, NOT_OBSERVED)
         if x != y:
             change = word_change(x, y)
             out.append(f"observed {fact}: " + (change if change else f"{_text(x)[:120]} → {_text(y)[:120]}"))

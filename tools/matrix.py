@@ -11,13 +11,15 @@ one environment at a time. For each release, oldest first, it:
 
   1. downloads the release's wheels (torch, its nvidia-* packages, numpy<2 where tox.ini pins it,
      the suite's own dependencies) into a shared wheelhouse; a wheel already there is not
-     fetched again, and neighbouring releases often share their nvidia-* packages;
+     fetched again, and neighbouring releases often share their nvidia-* packages. While steps
+     2-4 run, the next release's wheels are downloaded in the background (the network is idle
+     while the CPU installs and runs; ``--no-prefetch`` turns that off);
   2. creates a fresh venv and installs from the wheelhouse only (--no-index);
   3. runs ``pytest specs`` with the repository on ``sys.path`` (the project itself is not
      installed) writing ``results/torch-VERSION.json``, then records the observed behaviour
      (``python -m conformance drift observe``) beside the log;
   4. deletes the venv, then evicts the least recently used wheels until the wheelhouse is no
-     larger than ``--keep-wheels-gb``.
+     larger than ``--keep-wheels-gb`` (the next release's wheels count as just used, so they stay).
 
 The pins come from tox.ini (the ``torchNNN: torch==X`` and ``...: numpy<2`` lines of
 ``[testenv] deps``), so tox and this runner cannot disagree. A background thread samples the
@@ -137,24 +139,6 @@ def gb(n: int) -> float:
 
 # --- wheelhouse --------------------------------------------------------------------------------
 
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "_", name).lower()
-
-
-def touch_used(wheels: Path, venv_python: Path) -> None:
-    """Mark the wheels the fresh venv installed as just used (for the LRU eviction)."""
-    listed = subprocess.run([str(venv_python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True)
-    try:
-        installed = {(_norm(p["name"]), p["version"]) for p in json.loads(listed.stdout)}
-    except ValueError:
-        return
-    now = time.time()
-    for wheel in wheels.glob("*.whl"):
-        name, version = wheel.name.split("-")[:2]
-        if (_norm(name), version) in installed:
-            os.utime(wheel, (now, now))
-
-
 def evict(wheels: Path, keep_bytes: int) -> list[str]:
     files = sorted(wheels.glob("*"), key=lambda p: p.stat().st_mtime)
     total = sum(p.stat().st_size for p in files)
@@ -179,23 +163,74 @@ def _run(cmd: list[str], log, env: dict, cwd: Path | None = None, nice: bool = T
     return proc.returncode, round(time.monotonic() - start, 1)
 
 
-def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extra_pytest: list[str]) -> dict:
-    wheels, venv, tmp = work / "wheels", work / "venv", work / "tmp"
-    wheels.mkdir(parents=True, exist_ok=True)
-    tmp.mkdir(exist_ok=True)
+def _pip_env(work: Path, tmp: Path) -> dict:
     constraints = work / "no-constraints.txt"
     constraints.write_text("")
-    env = dict(os.environ, TMPDIR=str(tmp), PIP_NO_CACHE_DIR="1", PIP_CONSTRAINT=str(constraints),
-               PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONDONTWRITEBYTECODE="1")
+    tmp.mkdir(parents=True, exist_ok=True)
+    return dict(os.environ, TMPDIR=str(tmp), PIP_NO_CACHE_DIR="1", PIP_CONSTRAINT=str(constraints),
+                PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONDONTWRITEBYTECODE="1")
+
+
+def _download(rel: dict, wheels: Path, log, env: dict) -> tuple[int, float, list[Path]]:
+    """pip download into the wheelhouse; returns (rc, seconds, the wheel files this release needs)."""
+    reqs = [*rel["requirements"], *suite_deps()]
+    cmd = ["nice", "-n", "10", sys.executable, "-m", "pip", "download", "-d", str(wheels), *reqs]
+    print("$", " ".join(cmd), file=log, flush=True)
+    start = time.monotonic()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    log.write(proc.stdout)
+    log.flush()
+    files = [Path(m) for m in re.findall(r"(?:Saved|File was already downloaded) (\S+)", proc.stdout)]
+    touch([f for f in files if f.exists()])
+    return proc.returncode, round(time.monotonic() - start, 1), files
+
+
+def touch(files: list[Path]) -> None:
+    now = time.time()
+    for f in files:
+        os.utime(f, (now, now))
+
+
+class Prefetch:
+    """Downloads the next release's wheels while this one installs and runs (network vs CPU)."""
+
+    def __init__(self, rel: dict, work: Path):
+        self.rel, self.result = rel, (None, 0.0, [])
+        self.log = open(work / "prefetch.log", "a")
+        env = _pip_env(work, work / "tmp-next")
+        self.thread = threading.Thread(target=self._go, args=(work / "wheels", env), daemon=True)
+        self.thread.start()
+
+    def _go(self, wheels: Path, env: dict) -> None:
+        print(f"== prefetch torch {self.rel['version']}", file=self.log, flush=True)
+        self.result = _download(self.rel, wheels, self.log, env)
+
+    def join(self) -> tuple[int | None, float]:
+        """Wait for the download; mark the next release's wheels as the most recently used."""
+        self.thread.join()
+        self.log.close()
+        rc, seconds, files = self.result
+        touch([f for f in files if f.exists()])
+        return rc, seconds
+
+
+def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extra_pytest: list[str],
+                next_rel: dict | None = None) -> dict:
+    wheels, venv, tmp = work / "wheels", work / "venv", work / "tmp"
+    wheels.mkdir(parents=True, exist_ok=True)
+    env = _pip_env(work, tmp)
     reqs = [*rel["requirements"], *suite_deps()]
     record: dict = {"release": rel["version"], "env": rel["env"], "requirements": rel["requirements"]}
     start = time.monotonic()
+    prefetch = None
     with DiskSampler(work) as sampler:
         before = {p.name for p in wheels.glob("*")}
-        rc, record["download_s"] = _run([sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels), *reqs],
-                                        log, env)
+        rc, record["download_s"], needed = _download(rel, wheels, log, env)
         record["downloaded"] = sorted({p.name for p in wheels.glob("*")} - before)
         record["downloaded_gb"] = gb(sum((wheels / n).stat().st_size for n in record["downloaded"]))
+        record["wheels_gb"] = gb(sum(f.stat().st_size for f in needed if f.exists()))
+        if next_rel is not None:
+            prefetch = Prefetch(next_rel, work)
         if rc == 0:
             shutil.rmtree(venv, ignore_errors=True)
             rc, record["install_s"] = _run([sys.executable, "-m", "venv", str(venv)], log, env)
@@ -218,11 +253,13 @@ def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extr
                                              "--results", str(out)],
                                             log, env, cwd=REPO)
             record["observations"] = str(obs) if orc == 0 else None
-            touch_used(wheels, py)
         else:
             record["error"] = f"install failed (rc {rc}); see the log"
         shutil.rmtree(venv, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
+        if prefetch is not None:  # evict only once the next release's wheels are all there
+            record["prefetch_next_rc"], record["prefetch_next_s"] = prefetch.join()
+            shutil.rmtree(work / "tmp-next", ignore_errors=True)
         record["evicted"] = len(evict(wheels, keep_bytes))
     record["wall_s"] = round(time.monotonic() - start, 1)
     record["peak_gb"] = gb(sampler.peak)
@@ -238,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-wheels-gb", type=float, default=10.0,
                     help="wheelhouse size kept between releases, least recently used evicted first (default 10)")
     ap.add_argument("--log", type=Path, default=None, help="JSON lines, one per release (default WORK/matrix.jsonl)")
+    ap.add_argument("--no-prefetch", action="store_true",
+                    help="do not download the next release's wheels while this one installs and runs")
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = ap.parse_args(argv)
     rels = releases_from_tox(REPO / "tox.ini")
@@ -253,10 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     pip_log = args.work / "matrix.log"
     total_start, records = time.monotonic(), []
     with open(pip_log, "a") as log:
-        for rel in rels:
+        for n, rel in enumerate(rels):
             print(f"== torch {rel['version']} ({' '.join(rel['requirements'])})", file=log, flush=True)
+            nxt = rels[n + 1] if n + 1 < len(rels) and not args.no_prefetch else None
             rec = run_release(rel, args.work, args.results.resolve(), int(args.keep_wheels_gb * 1e9), log,
-                              args.pytest_args)
+                              args.pytest_args, nxt)
             records.append(rec)
             with open(log_path, "a") as f:
                 f.write(json.dumps(rec) + "\n")
