@@ -155,6 +155,7 @@ def evict(wheels: Path, keep_bytes: int) -> list[str]:
 # --- one release -------------------------------------------------------------------------------
 
 def _run(cmd: list[str], log, env: dict, cwd: Path | None = None, nice: bool = True) -> tuple[int, float]:
+    """Run a step, output to the log; downloads and installs are niced (the machine is shared)."""
     if nice and shutil.which("nice"):
         cmd = ["nice", "-n", "10", *cmd]
     print("$", " ".join(cmd), file=log, flush=True)
@@ -236,22 +237,22 @@ def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extr
             rc, record["install_s"] = _run([sys.executable, "-m", "venv", str(venv)], log, env)
             py = venv / "bin" / "python"
             if rc == 0:
-                rc, t = _run([str(py), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheels),
-                              *reqs], log, env)
+                rc, t = _run([str(py), "-m", "pip", "install", "-q", "--no-compile", "--no-index", "--find-links",
+                              str(wheels), *reqs], log, env)
                 record["install_s"] += t
         record["venv_gb"] = gb(tree_bytes(venv)) if venv.exists() else 0
         if rc == 0:
             out = results / f"torch-{rel['label']}.json"
             rc, record["suite_s"] = _run(
                 [str(py), "-m", "pytest", "specs", "-p", "conformance.plugin", "-p", "no:cacheprovider", "-q",
-                 "--conformance-profile=ci", f"--conformance-results={out}", *extra_pytest], log, env, cwd=REPO)
+                 "--conformance-profile=ci", f"--conformance-results={out}", *extra_pytest], log, env, cwd=REPO,
+                nice=False)
             record["suite_rc"] = rc
             record["results"] = str(out.relative_to(REPO)) if out.is_relative_to(REPO) else str(out)
             obs = work / "observations" / f"torch-{rel['label']}.json"
             obs.parent.mkdir(exist_ok=True)
             orc, record["observe_s"] = _run([str(py), "-m", "conformance", "drift", "observe", "-o", str(obs),
-                                             "--results", str(out)],
-                                            log, env, cwd=REPO)
+                                             "--results", str(out)], log, env, cwd=REPO, nice=False)
             record["observations"] = str(obs) if orc == 0 else None
         else:
             record["error"] = f"install failed (rc {rc}); see the log"
