@@ -55,3 +55,9 @@ def test_disk_sampler_sees_what_was_written_while_it_ran(tmp_path):
         time.sleep(0.3)
         (tmp_path / "big").unlink()
     assert sampler.peak >= 3_000_000  # the file is gone at the end; the peak remembers it
+
+
+def test_a_venv_is_reused_only_without_stale_nvidia_packages(tmp_path):
+    needed = [Path("nvidia_cublas_cu12-12.1.3.1-py3-none-manylinux1_x86_64.whl"), Path("torch-2.2.2-cp311.whl")]
+    assert matrix._nvidia(p.name.split("-")[0] for p in needed) == {"nvidia-cublas-cu12"}
+    assert not matrix.can_reuse(tmp_path / "no-venv" / "bin" / "python", needed)

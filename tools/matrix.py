@@ -14,11 +14,14 @@ one environment at a time. For each release, oldest first, it:
      fetched again, and neighbouring releases often share their nvidia-* packages. While steps
      2-4 run, the next release's wheels are downloaded in the background (the network is idle
      while the CPU installs and runs; ``--no-prefetch`` turns that off);
-  2. creates a fresh venv and installs from the wheelhouse only (--no-index);
+  2. installs from the wheelhouse only (--no-index, --upgrade) into the previous release's venv
+     when that venv holds no nvidia-* package this release does not need (same CUDA family:
+     only what changed is reinstalled, which is most of the CPU time saved), else into a fresh
+     one (``--fresh``: always a fresh one);
   3. runs ``pytest specs`` with the repository on ``sys.path`` (the project itself is not
      installed) writing ``results/torch-VERSION.json``, then records the observed behaviour
      (``python -m conformance drift observe``) beside the log;
-  4. deletes the venv, then evicts the least recently used wheels until the wheelhouse is no
+  4. keeps the venv for the next release (deleted at the end), then evicts the least recently used wheels until the wheelhouse is no
      larger than ``--keep-wheels-gb`` (the next release's wheels count as just used, so they stay).
 
 The pins come from tox.ini (the ``torchNNN: torch==X`` and ``...: numpy<2`` lines of
@@ -215,8 +218,24 @@ class Prefetch:
         return rc, seconds
 
 
+def _nvidia(names) -> set[str]:
+    return {re.sub(r"[-_.]+", "-", n).lower() for n in names if re.match(r"nvidia[-_]", n, re.I)}
+
+
+def can_reuse(py: Path, needed: list[Path]) -> bool:
+    """Reuse the previous release's venv only if it holds no nvidia-* package this release lacks."""
+    if not py.exists():
+        return False
+    listed = subprocess.run([str(py), "-m", "pip", "list", "--format=json"], capture_output=True, text=True)
+    try:
+        installed = _nvidia(p["name"] for p in json.loads(listed.stdout))
+    except ValueError:
+        return False
+    return installed <= _nvidia(f.name.split("-")[0] for f in needed)
+
+
 def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extra_pytest: list[str],
-                next_rel: dict | None = None) -> dict:
+                next_rel: dict | None = None, reuse: bool = True) -> dict:
     wheels, venv, tmp = work / "wheels", work / "venv", work / "tmp"
     wheels.mkdir(parents=True, exist_ok=True)
     env = _pip_env(work, tmp)
@@ -232,13 +251,16 @@ def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extr
         record["wheels_gb"] = gb(sum(f.stat().st_size for f in needed if f.exists()))
         if next_rel is not None:
             prefetch = Prefetch(next_rel, work)
+        py = venv / "bin" / "python"
         if rc == 0:
-            shutil.rmtree(venv, ignore_errors=True)
-            rc, record["install_s"] = _run([sys.executable, "-m", "venv", str(venv)], log, env)
-            py = venv / "bin" / "python"
+            record["venv"] = "reused" if reuse and can_reuse(py, needed) else "fresh"
+            record["install_s"] = 0.0
+            if record["venv"] == "fresh":
+                shutil.rmtree(venv, ignore_errors=True)
+                rc, record["install_s"] = _run([sys.executable, "-m", "venv", str(venv)], log, env)
             if rc == 0:
-                rc, t = _run([str(py), "-m", "pip", "install", "-q", "--no-compile", "--no-index", "--find-links",
-                              str(wheels), *reqs], log, env)
+                rc, t = _run([str(py), "-m", "pip", "install", "-q", "--upgrade", "--no-compile", "--no-index",
+                              "--find-links", str(wheels), *reqs], log, env)
                 record["install_s"] += t
         record["venv_gb"] = gb(tree_bytes(venv)) if venv.exists() else 0
         if rc == 0:
@@ -256,7 +278,8 @@ def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extr
             record["observations"] = str(obs) if orc == 0 else None
         else:
             record["error"] = f"install failed (rc {rc}); see the log"
-        shutil.rmtree(venv, ignore_errors=True)
+        if not reuse or rc != 0:
+            shutil.rmtree(venv, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
         if prefetch is not None:  # evict only once the next release's wheels are all there
             record["prefetch_next_rc"], record["prefetch_next_s"] = prefetch.join()
@@ -276,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-wheels-gb", type=float, default=10.0,
                     help="wheelhouse size kept between releases, least recently used evicted first (default 10)")
     ap.add_argument("--log", type=Path, default=None, help="JSON lines, one per release (default WORK/matrix.jsonl)")
+    ap.add_argument("--fresh", action="store_true",
+                    help="a fresh venv for every release (default: upgrade the previous one in place when it "
+                         "holds no nvidia-* package the release does not need)")
     ap.add_argument("--no-prefetch", action="store_true",
                     help="do not download the next release's wheels while this one installs and runs")
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
@@ -297,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== torch {rel['version']} ({' '.join(rel['requirements'])})", file=log, flush=True)
             nxt = rels[n + 1] if n + 1 < len(rels) and not args.no_prefetch else None
             rec = run_release(rel, args.work, args.results.resolve(), int(args.keep_wheels_gb * 1e9), log,
-                              args.pytest_args, nxt)
+                              args.pytest_args, nxt, reuse=not args.fresh)
             records.append(rec)
             with open(log_path, "a") as f:
                 f.write(json.dumps(rec) + "\n")
@@ -305,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"install {rec.get('install_s', 0):6.1f}s suite {rec.get('suite_s', 0):6.1f}s "
                   f"wall {rec['wall_s']:6.1f}s peak {rec['peak_gb']:5.2f} GB  "
                   f"{'suite rc ' + str(rec['suite_rc']) if 'suite_rc' in rec else rec.get('error')}", flush=True)
+    shutil.rmtree(args.work / "venv", ignore_errors=True)
     wall = round(time.monotonic() - total_start, 1)
     peak = max((r["peak_gb"] for r in records), default=0)
     failed = [r["release"] for r in records if r.get("suite_rc") != 0]
