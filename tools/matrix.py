@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [v for v in wanted if v not in {r["version"] for r in rels} | {r["label"] for r in rels}]
         if unknown:
             ap.error(f"--releases: not in tox.ini: {', '.join(unknown)}")
-        rels = [r for r in rels if r["version"] in wanted or r["label"] in wanted]
+        rels = [next(r for r in rels if v in (r["version"], r["label"])) for v in wanted]  # in the order given
     args.work.mkdir(parents=True, exist_ok=True)
     args.results.mkdir(parents=True, exist_ok=True)
     log_path = args.log or args.work / "matrix.jsonl"
