@@ -209,13 +209,13 @@ class Prefetch:
         print(f"== prefetch torch {self.rel['version']}", file=self.log, flush=True)
         self.result = _download(self.rel, wheels, self.log, env)
 
-    def join(self) -> tuple[int | None, float]:
+    def join(self) -> tuple[int | None, float, list[Path]]:
         """Wait for the download; mark the next release's wheels as the most recently used."""
         self.thread.join()
         self.log.close()
         rc, seconds, files = self.result
         touch([f for f in files if f.exists()])
-        return rc, seconds
+        return rc, seconds, files
 
 
 def _nvidia(names) -> set[str]:
@@ -235,7 +235,7 @@ def can_reuse(py: Path, needed: list[Path]) -> bool:
 
 
 def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extra_pytest: list[str],
-                next_rel: dict | None = None, reuse: bool = True) -> dict:
+                next_rel: dict | None = None, reuse: bool = True, prefetched: list[Path] | None = None) -> dict:
     wheels, venv, tmp = work / "wheels", work / "venv", work / "tmp"
     wheels.mkdir(parents=True, exist_ok=True)
     env = _pip_env(work, tmp)
@@ -245,7 +245,10 @@ def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extr
     prefetch = None
     with DiskSampler(work) as sampler:
         before = {p.name for p in wheels.glob("*")}
-        rc, record["download_s"], needed = _download(rel, wheels, log, env)
+        if prefetched and all(f.exists() for f in prefetched):  # downloaded during the previous release
+            rc, record["download_s"], needed = 0, 0.0, prefetched
+        else:
+            rc, record["download_s"], needed = _download(rel, wheels, log, env)
         record["downloaded"] = sorted({p.name for p in wheels.glob("*")} - before)
         record["downloaded_gb"] = gb(sum((wheels / n).stat().st_size for n in record["downloaded"]))
         record["wheels_gb"] = gb(sum(f.stat().st_size for f in needed if f.exists()))
@@ -282,7 +285,8 @@ def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extr
             shutil.rmtree(venv, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
         if prefetch is not None:  # evict only once the next release's wheels are all there
-            record["prefetch_next_rc"], record["prefetch_next_s"] = prefetch.join()
+            record["prefetch_next_rc"], record["prefetch_next_s"], files = prefetch.join()
+            record["prefetched_next"] = [str(f) for f in files] if record["prefetch_next_rc"] == 0 else []
             shutil.rmtree(work / "tmp-next", ignore_errors=True)
         record["evicted"] = len(evict(wheels, keep_bytes))
     record["wall_s"] = round(time.monotonic() - start, 1)
@@ -323,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== torch {rel['version']} ({' '.join(rel['requirements'])})", file=log, flush=True)
             nxt = rels[n + 1] if n + 1 < len(rels) and not args.no_prefetch else None
             rec = run_release(rel, args.work, args.results.resolve(), int(args.keep_wheels_gb * 1e9), log,
-                              args.pytest_args, nxt, reuse=not args.fresh)
+                              args.pytest_args, nxt, reuse=not args.fresh,
+                              prefetched=[Path(f) for f in records[-1].get("prefetched_next", [])] if records else None)
             records.append(rec)
             with open(log_path, "a") as f:
                 f.write(json.dumps(rec) + "\n")
