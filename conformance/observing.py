@@ -24,6 +24,7 @@ results of versioned claims (``recorded_observations``, via the plugin) and by `
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import warnings
 from typing import Any
@@ -45,6 +46,13 @@ def normalize(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT // 2] + " … " + text[-MAX_TEXT // 2:]
 
 
+def _number(v: Any) -> Any:
+    """Floats rounded (printing noise is not drift); nan and inf as text (JSON has neither, nan != nan)."""
+    if isinstance(v, float):
+        return round(v, 6) if math.isfinite(v) else str(v)
+    return v
+
+
 def summarize(value: Any) -> Any:
     """A small, JSON-able, build-independent picture of a value."""
     try:
@@ -62,14 +70,14 @@ def summarize(value: Any) -> Any:
             if flat.is_complex():
                 out["values"] = [normalize(repr(complex(v))) for v in flat.tolist()]
             else:
-                out["values"] = [round(v, 6) if isinstance(v, float) else v for v in flat.tolist()]
+                out["values"] = [_number(v) for v in flat.tolist()]
             if value.numel() > MAX_VALUES:
                 out["values"].append("…")
             return out
         if value is None or isinstance(value, (bool, int, str)):
             return value if not isinstance(value, str) else normalize(value)
         if isinstance(value, float):
-            return round(value, 6) if value == value else "nan"
+            return _number(value)
         if isinstance(value, (list, tuple)) and len(value) <= MAX_VALUES:
             return [summarize(v) for v in value]
         return {"type": type(value).__name__, "repr": normalize(repr(value))}
