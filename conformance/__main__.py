@@ -74,6 +74,12 @@ def _mutants(rest: list[str]) -> int:
     return 0
 
 
+def _drift(rest: list[str]) -> int:
+    from . import drift
+
+    return drift.main(rest)
+
+
 @dataclass(frozen=True)
 class Command:
     help: str
@@ -86,6 +92,7 @@ COMMANDS: dict[str, Command] = {
     "schema": Command("print the spec format's JSON Schema (-o FILE writes it)", _schema),
     "mutate": Command("run the suite under every built-in mutant of torch; print the kill matrix", _mutate),
     "mutants": Command("list the built-in mutants", _mutants),
+    "drift": Command("compare the behaviour the claims observe on two installed torch releases", _drift),
 }
 
 

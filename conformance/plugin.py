@@ -546,3 +546,8 @@ def pytest_runtest_makereport(item, call):
             report.user_properties.append(("snippet", item.snippet))
         if item.failure_message:
             report.user_properties.append(("failure_message", item.failure_message))
+        from .observing import recorded_observations  # Note [Observed behaviour]
+
+        observed = recorded_observations(item.claim, item.slot)
+        if observed is not None:
+            report.user_properties.append(("observed", observed))

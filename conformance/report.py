@@ -43,6 +43,7 @@ from typing import Any, Iterable
 
 from packaging.version import InvalidVersion, Version
 
+from . import report_groups
 from . import results as results_mod
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -217,6 +218,11 @@ def merge(runs: list[Run]) -> dict:
                      "topic": claim["topic"] or "unknown", "verdict": claim["verdict"] or "unknown",
                      "cells": cells, "outcomes": sorted({c["outcome"] for c in cells if c["outcome"] in OUTCOME_ORDER},
                                                         key=OUTCOME_ORDER.index)})
+    not_run = _not_run(rows, ordered_columns)
+    rows, ordered_columns, folded = report_groups.fold_columns(rows, ordered_columns)  # Note [Release groups]
+    for row in rows:
+        row["release_groups"] = report_groups.release_groups(row["cells"])
+        row["observed"] = report_groups.observed_spans(row["cells"])
     cols = [{"key": c.key, "torch": c.torch, "release": str(c.release), "device": c.device, "label": c.label,
              "runs": [r.label for r in c.runs]} for c in ordered_columns]
     return {
@@ -225,7 +231,8 @@ def merge(runs: list[Run]) -> dict:
         "claims": rows,
         "counts": _counts(rows, cols),
         "changes": _changes(rows, ordered_columns),
-        "not_run": _not_run(rows, ordered_columns),
+        "not_run": not_run,
+        "folded": folded,
         "spec_errors": _grouped(runs, "spec_errors", "file"),
         "collection_errors": _grouped(runs, "collection_errors", "nodeid"),
         "versions": sorted({r.torch for r in runs}, key=lambda v: (_version(v), v)),
@@ -319,6 +326,7 @@ def _changes(rows: list[dict], columns: list[Column]) -> list[dict]:
                     what.append(f"outcome {a['outcome']} → {b['outcome']}")
                 if a["applied"] != b["applied"]:
                     what.append("applied expectations changed")
+                what += report_groups.observed_change(a, b)
                 if what:
                     changes.append({"id": row["id"], "topic": row["topic"], "device": device,
                                     "before": before.torch, "after": after.torch,

@@ -160,6 +160,7 @@ class _Item:
             "message": (p.get("failure_message") or _bounded(self.message)  # spec terms, bounded
                         if self.outcome in ("failed", "error", "xfailed") else None),
             "snippet": p.get("snippet"),
+            "observed": p.get("observed") if isinstance(p.get("observed"), dict) else None,
         }
 
     def claim(self) -> dict:
