@@ -44,7 +44,7 @@ import torch
 from .running import SpecRuntimeError, VerdictMismatch
 
 ITEM_TIME_LIMIT = float(os.environ.get("CONFORMANCE_ITEM_TIME_LIMIT", "120"))
-CHILD_WALL_LIMIT = ITEM_TIME_LIMIT + 30
+CHILD_WALL_LIMIT = float(os.environ.get("CONFORMANCE_CHILD_WALL_LIMIT", str(ITEM_TIME_LIMIT + 30)))
 CHILD_MEMORY_BYTES = int(os.environ.get("CONFORMANCE_CHILD_MEMORY", str(6 * 1024 ** 3)))
 
 

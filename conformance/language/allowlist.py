@@ -192,7 +192,7 @@ def settable_on(cls: type) -> FrozenSet[str]:
 
 
 # Unbound methods reached through a listed class (``torch.Tensor.detach``) may be called too.
-UNBOUND: Dict[int, Tuple[object, str]] = {}
+UNBOUND: Dict[int, Tuple[object, str, type]] = {}
 for _cat, (_cls, _attrs) in CATEGORIES.items():
     if _cls is None:
         continue
@@ -202,10 +202,10 @@ for _cat, (_cls, _attrs) in CATEGORIES.items():
         except AttributeError:
             continue
         if callable(_value) and not isinstance(_value, type):
-            UNBOUND.setdefault(id(_value), (_value, _cost))
+            UNBOUND.setdefault(id(_value), (_value, _cost, _cls))
             _bound = getattr(_cls, _attr, None)
             if _bound is not None:
-                UNBOUND.setdefault(id(_bound), (_bound, _cost))
+                UNBOUND.setdefault(id(_bound), (_bound, _cost, _cls))
 
 # Exact types accepted by ``with``; decorator use is allowed for these as well.
 CONTEXT_TYPES: FrozenSet[type] = frozenset(
@@ -288,6 +288,14 @@ def check_settable(obj: Any, attr: str) -> None:
             f"{', '.join(sorted(ALL_SETTABLE))} (of tensors and modules), or spec variables")
 
 
+def unbound_class(fn: Any) -> Optional[type]:
+    """The class of an unbound method reached through a listed class (``torch.Tensor.detach``)."""
+    entry = UNBOUND.get(id(fn))
+    if entry is not None and entry[0] is fn and not isinstance(fn, (types.BuiltinMethodType, types.MethodType)):
+        return entry[2]
+    return None
+
+
 def call_cost(fn: Any, in_with: bool) -> str:
     """The cost kind of calling ``fn`` (see table), or ExpressionError when it may not be called."""
     entry = BY_ID.get(id(fn))
@@ -311,7 +319,7 @@ def call_cost(fn: Any, in_with: bool) -> str:
             return cost
     unbound = UNBOUND.get(id(fn))
     if unbound is not None and unbound[0] is fn:
-        return unbound[1]
+        return unbound[1]  # the caller checks the first argument's class (unbound_class)
     if isinstance(fn, torch.nn.Module):
         return "free"
     if type(fn) in CONTEXT_TYPES:

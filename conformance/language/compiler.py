@@ -500,7 +500,14 @@ class ExpressionCompiler:
                     result = _decorate(fn, positional, named)
                 else:
                     owner = getattr(fn, "__self__", None)
-                    if cost != "noncallable":
+                    unbound = allowlist.unbound_class(fn)
+                    if unbound is not None:  # Tensor.add(x, y): x must be a Tensor, and is the owner
+                        if not positional or not isinstance(positional[0], unbound):
+                            raise ExpressionError(f"{unbound.__name__}.{getattr(fn, '__name__', '')} needs a "
+                                                  f"{unbound.__name__} as its first argument")
+                        owner = positional[0]
+                        positional = (owner,) + limits.check_call(cost, fn, owner, positional[1:], named)
+                    elif cost != "noncallable":
                         positional = limits.check_call(cost, fn, owner, positional, named)
                     result = fn(*positional, **named)
             except ExpressionError as error:

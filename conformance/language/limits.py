@@ -460,6 +460,13 @@ def check_call(cost: str, fn: Any, owner: Any, args: tuple, kwargs: dict) -> tup
                                      f"{MAX_SEQUENCE}")
             check_container(value, "this call")
         count = None
+    elif cost == "data":
+        dtype = kwargs.get("dtype")
+        if dtype is object or (isinstance(dtype, str) and dtype.strip().upper() in ("O", "OBJECT")):
+            raise ExpressionError("arrays of Python objects (dtype=object) are not allowed in specs")
+        for value in args:
+            check_container(value, "this call")
+        count = None
     elif cost in ("strjoin", "strreplace", "strsplit") and isinstance(owner, (str, bytes, bytearray)):
         return _check_string_method(owner, name, args, kwargs)
     else:

@@ -80,7 +80,7 @@ MATH = ("isclose", "isnan", "isinf", "isfinite", "sqrt", "exp", "log", "floor", 
 ROOTS = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "optim": "torch.optim",
          "np": "numpy", "math": "math"}
 MODULES = ("torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.autograd",
-           "torch.autograd.graph", "torch.autograd.functional", "torch.cuda", "torch.linalg", "numpy",
+           "torch.autograd.graph", "torch.cuda", "torch.linalg", "numpy",
            "numpy.linalg")
 
 _POINTWISE_TORCH = (
@@ -138,8 +138,6 @@ NAMES = {
     "autograd": {
         "torch.autograd.grad": "free", "torch.autograd.backward": "free", "torch.autograd.Variable": "free",
         "torch.autograd.gradcheck": "free", "torch.autograd.gradgradcheck": "free",
-        "torch.autograd.functional.jacobian": "free", "torch.autograd.functional.hessian": "free",
-        "torch.autograd.functional.vjp": "free", "torch.autograd.functional.jvp": "free",
     },
     "neural network modules": {
         **{f"torch.nn.{name}": "module" for name in (
@@ -188,8 +186,8 @@ ATTRIBUTES = {
         "shape and layout": {name: "free" for name in (
             "view", "view_as", "reshape", "reshape_as", "flatten", "squeeze", "unsqueeze", "t",
             "transpose", "permute", "contiguous", "clone", "to", "cpu", "cuda", "float", "double",
-            "half", "bfloat16", "long", "int", "bool", "type_as", "unbind", "chunk", "split",
-            "select", "narrow", "flip", "cumsum", "softmax", "log_softmax")},
+            "half", "bfloat16", "long", "int", "bool", "type_as", "select", "narrow", "flip", "cumsum",
+            "softmax", "log_softmax")},
         "math": {**{name: "pointwise" for name in _TENSOR_POINTWISE},
                  **{name: "pointwise" for name in _TENSOR_INPLACE},
                  **{name: "reduce" for name in (
@@ -199,11 +197,11 @@ ATTRIBUTES = {
         "allocation": {"new_ones": "new", "new_zeros": "new", "new_empty": "new", "new_full": "newfirst",
                        "new_tensor": "data", "repeat": "repeat", "tile": "repeat", "expand": "expand",
                        "expand_as": "free", "zeros_like": "free"},
-        "listing": {"tolist": "listing"},
+        "listing": {"tolist": "listing", "unbind": "listing", "chunk": "listing", "split": "listing"},
     },
     "numpy.ndarray": {
         "properties": {name: "free" for name in ("shape", "dtype", "ndim", "size", "T", "flags", "real", "imag")},
-        "methods": {name: "free" for name in ("copy", "sum", "mean", "item", "reshape", "astype", "all", "any",
+        "methods": {name: "free" for name in ("copy", "sum", "mean", "item", "reshape", "all", "any",
                                                "max", "min", "fill", "transpose", "flatten")},
         "listing": {"tolist": "listing"},
     },
