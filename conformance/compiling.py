@@ -11,6 +11,17 @@ Compiling does, once per claim and before anything runs:
   * builds ``GivenPlan``s for the strategies and ``Example``s for the pinned examples.
 Every problem becomes a ``SpecError`` at the file, line and key where the author must look; one
 claim's problems do not stop the others from being checked, and all are reported together.
+
+Note [Spec helpers]
+A spec file's top-level ``helpers:`` is the one place for what several claims share:
+  * a name with an expression (usually a lambda, ``printed: "lambda t: ..."``) is compiled once
+    per file in the same restricted language, may use ``device`` and the helpers above it, and is
+    evaluated into each example's environment before the claim's steps (``running.run_once``),
+    so steps, expectations and ``as_stated`` can call it; a ``given`` name may not shadow it;
+  * a name with a list of steps is a step list: a step ``{use: NAME}`` (in ``do``,
+    ``as_stated.do`` or another step list) is compiled as those steps, in place, with their own
+    lines and labels like ``do[0] > code4[2]``; for ``as_stated.reuse`` they count as one entry.
+Repro snippets define the expression helpers they need; step lists appear expanded.
 """
 from __future__ import annotations
 
@@ -81,6 +92,8 @@ class _Compiler:
     def __init__(self, doc: Document, version: Version, seeds_dir: Path | None):
         self.doc, self.version, self.seeds_dir = doc, version, seeds_dir
         self.errors: list[SpecError] = []
+        self.step_lists: dict[str, list] = {}  # the file's helpers that are step lists
+        self.using: list[str] = []
 
     # -- helpers --------------------------------------------------------------------------
     def fail(self, path: tuple, message: str) -> SpecError:
@@ -168,6 +181,10 @@ class _Compiler:
             if isinstance(entry, str) and not entry.strip():  # Step(do="") would raise a pydantic error
                 raise self.fail(here, "empty step; write a statement or remove the entry")
             step = entry if isinstance(entry, Step) else Step(do=entry)
+            if step.use is not None:
+                if self.version_ok(step.torch, here + ("torch",)):
+                    out.extend(self.use(step.use, here, known, applied, prefix, index))
+                continue
             code_path = here if isinstance(entry, str) else here + ("do",)
             if not self.version_ok(step.torch, here + ("torch",)):
                 self.syntax_only(step.do, code_path, "exec")
@@ -191,6 +208,23 @@ class _Compiler:
             known.update(block.assigns)
             out.append(compiled)
         return out
+
+    def use(self, name: str, here: tuple, known: set, applied: list[str], prefix: str, index: int) -> list[CompiledStep]:
+        """The steps of the step list ``name`` from the file's helpers, run in place of ``use:``."""
+        if name not in self.step_lists:
+            known_lists = ", ".join(sorted(self.step_lists)) or "none"
+            raise self.fail(here + ("use",), f"no step list {name!r} under helpers: (step lists here: {known_lists})")
+        if name in self.using:
+            raise self.fail(here + ("use",), f"step list {name!r} uses itself ({' -> '.join(self.using + [name])})")
+        self.using.append(name)
+        try:
+            steps = self.steps(self.step_lists[name], ("helpers", name), known, applied,
+                               prefix=f"{prefix}{render_path(here[-2:])} > ")
+        finally:
+            self.using.pop()
+        for step in steps:
+            step.index = index  # reuse: N counts the claim's own entries
+        return steps
 
     def checks(self, entries: list[Check], path: tuple, known: set, applied: list[str], label: str,
                may_be_empty: bool = False) -> list[CompiledCheck]:
@@ -306,6 +340,9 @@ class _Compiler:
             raise self.fail(by_path + ("expect",), f"{label} does not apply to torch {self.version}; the check "
                                                    f"that refutes the article must apply to every torch it runs on")
         entries = stated.do or []
+        if by.step < len(entries) and isinstance(entries[by.step], Step) and entries[by.step].use is not None:
+            raise self.fail(by_path + ("step",), f"as_stated.do[{by.step}] is a 'use:' step; the refuting step "
+                                                 f"must be written in as_stated itself")
         if by.step >= len(entries):
             raise self.fail(by_path + ("step",), f"as_stated has {len(entries)} steps of its own; "
                                                  f"there is no as_stated.do[{by.step}]")
@@ -332,6 +369,9 @@ class _Compiler:
         """Compile the file's ``helpers:`` (Note [Spec helpers]): each may use the ones before it."""
         out, known = [], set(BASE_NAMES) | {"other_device"}
         for name, source in spec.helpers.items():
+            if isinstance(source, list):
+                self.step_lists[name] = source
+                continue
             out.append((name, source, self.expression(source, ("helpers", name), known)))
             known.add(name)
         return out

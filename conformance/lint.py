@@ -42,16 +42,30 @@ class Finding:
 
 def vacuous_checks(spec: SpecFile) -> list[Finding]:
     out: list[Finding] = []
+    lists = {name: value for name, value in spec.helpers.items() if isinstance(value, list)}
     for claim in spec.claims:
-        out.extend(_claim_findings(claim))
+        out.extend(_claim_findings(claim, lists))
     return out
 
 
-def _claim_findings(claim: Claim) -> Iterator[Finding]:
-    steps = [s if isinstance(s, Step) else Step(do=s) for s in claim.do]
+def _expand(entries: list, lists: dict, depth: int = 0) -> list[Step]:
+    """Steps as written, with ``use:`` replaced by the named step list (Note [Spec helpers])."""
+    out: list[Step] = []
+    for entry in entries:
+        step = entry if isinstance(entry, Step) else Step(do=entry)
+        if step.use is not None:
+            if step.use in lists and depth < 10:
+                out.extend(_expand(lists[step.use], lists, depth + 1))
+            continue
+        out.append(step)
+    return out
+
+
+def _claim_findings(claim: Claim, lists: dict) -> Iterator[Finding]:
+    steps = _expand(claim.do, lists)
     stated_steps = []
     if claim.as_stated is not None and claim.as_stated.do:
-        stated_steps = [s if isinstance(s, Step) else Step(do=s) for s in claim.as_stated.do]
+        stated_steps = _expand(claim.as_stated.do, lists)
     fixed = _fixed_properties(claim)
     groups = [("expect", claim.expect, steps)]
     if claim.as_stated is not None:

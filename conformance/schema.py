@@ -199,9 +199,11 @@ GIVEN_KINDS = ("tensor", "integer", "floating", "boolean", "sampled_from", "expr
 
 
 class Step(Strict):
-    """A step with options: expected exception or warning, or a torch version range."""
+    """A step with options: expected exception or warning, or a torch version range; or ``use:``,
+    the steps of a named step list from the file's ``helpers`` (Note [Spec helpers])."""
 
-    do: str = Field(min_length=1)
+    do: Optional[str] = Field(None, min_length=1)
+    use: Optional[str] = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     raises: Optional[str] = None
     warns: Optional[str] = None
     no_warning: Optional[str] = None
@@ -212,13 +214,17 @@ class Step(Strict):
     @classmethod
     def _has_do(cls, value: Any) -> Any:
         # `- f = lambda t: t` or `- d = {a: 1}` unquoted is read by YAML as a mapping, not as code.
-        if isinstance(value, dict) and "do" not in value:
-            raise ValueError("a step written as a mapping needs 'do:'; if the step is code containing ': ' "
-                             "(a lambda, a dict), quote it or write it as a block with '|'")
+        if isinstance(value, dict) and "do" not in value and "use" not in value:
+            raise ValueError("a step written as a mapping needs 'do:' (or 'use:'); if the step is code containing "
+                             "': ' (a lambda, a dict), quote it or write it as a block with '|'")
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "Step":
+        if self.use is not None and (self.do is not None or self.raises or self.warns or self.no_warning
+                                     or self.match is not None):
+            raise ValueError("a 'use:' step takes no 'do', 'raises', 'warns', 'no_warning' or 'match' "
+                             "(only 'torch'); put those on the steps of the helper")
         if sum(bool(x) for x in (self.raises, self.warns, self.no_warning)) > 1:
             raise ValueError("a step takes at most one of 'raises', 'warns' and 'no_warning'")
         if self.match is not None and not (self.raises or self.warns):
@@ -404,9 +410,10 @@ class Claim(Strict):
 class SpecFile(Strict):
     topic: Topic
     claims: list[Claim] = Field(min_length=1)
-    # Note [Spec helpers]: named expressions compiled once per file, bound before each claim's steps.
-    helpers: dict[str, str] = Field(default_factory=dict,
-                                    description="named expressions every claim of the file can use")
+    # Note [Spec helpers] (compiling.py): named expressions and named step lists for every claim.
+    helpers: dict[str, Union[str, list[StepEntry]]] = Field(
+        default_factory=dict, description="named expressions, and named step lists ('use: NAME'), "
+                                          "that every claim of the file can use")
 
     @field_validator("helpers")
     @classmethod
@@ -416,7 +423,9 @@ class SpecFile(Strict):
                 raise ValueError(f"helper name {name!r} must be an identifier that does not start with '_'")
             if name in RESERVED_NAMES:
                 raise ValueError(f"helper name {name!r} is reserved ({', '.join(RESERVED_NAMES)})")
-            if not source.strip():
+            if isinstance(source, list) and not source:
+                raise ValueError(f"helper {name!r} is an empty step list")
+            if isinstance(source, str) and not source.strip():
                 raise ValueError(f"helper {name!r} is empty; write an expression")
         return value
 

@@ -210,3 +210,34 @@ def test_helpers_are_usable_in_steps_expectations_and_the_repro_snippet():
 def test_bad_helpers_are_located_spec_errors(helpers, message):
     errors = spec_errors(with_helpers(helpers, claim_yaml()))
     assert errors and message in errors[0], errors
+
+
+def test_step_lists_run_in_place_with_their_own_labels_and_lines():
+    text = with_helpers("prepare:\n  - y = x.detach()\n  - w = y * 2\n",
+                        claim_yaml(do="- use: prepare\n- v = w + 1", expect="- that: not v.requires_grad"))
+    (claim,) = compile_text(text)
+    assert [s.at.label for s in claim.steps] == ["do[0] > prepare[0]", "do[0] > prepare[1]", "do[1]"]
+    assert claim.steps[1].at.line == 5  # the helper's own line
+    assert [s.index for s in claim.steps] == [0, 0, 1]
+    assert run_item(claim).examples > 0
+
+
+def test_a_failing_step_of_a_step_list_names_it():
+    from conformance.assertions import StepFailed
+
+    text = with_helpers("prepare:\n  - y = x.detach()\n  - y.backward()\n",
+                        claim_yaml(do="- use: prepare", expect="- that: not y.requires_grad"))
+    (claim,) = compile_text(text)
+    with pytest.raises(StepFailed, match=r"do\[0\] > prepare\[1\] \(line 5\) step: y.backward\(\)"):
+        run_item(claim)
+
+
+@pytest.mark.parametrize("helpers, do, message", [
+    ("prepare:\n  - y = x.detach()\n", "- use: other", "no step list 'other' under helpers: (step lists here: prepare)"),
+    ("loop:\n  - use: loop\n", "- use: loop", "step list 'loop' uses itself (loop -> loop)"),
+    ("prepare:\n  - y = x.detach()\n", "- {use: prepare, raises: RuntimeError}", "a 'use:' step takes no"),
+    ("prepare: []\n", "- y = x.detach()", "helper 'prepare' is an empty step list"),
+])
+def test_bad_step_lists_are_located_spec_errors(helpers, do, message):
+    errors = spec_errors(with_helpers(helpers, claim_yaml(do=do)))
+    assert errors and message in errors[0], errors
