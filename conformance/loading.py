@@ -31,7 +31,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
-from . import parse_cache
+from . import fastyaml, parse_cache
 from .errors import SpecError
 
 MAX_BYTES = 1_000_000
@@ -96,7 +96,7 @@ def load_text(text: str, file: str) -> Document:
     cached = parse_cache.get(text, file)
     if cached is not None:
         return cached
-    doc = _parse(text, file)
+    doc = fastyaml.parse(text, file, MAX_NODES, MAX_DEPTH) or _parse(text, file)  # Note [Fast YAML path]
     parse_cache.put(text, doc)
     return doc
 

@@ -87,4 +87,3 @@ def test_an_unrelated_project_is_untouched_and_own_claims_rerun_with_lf(installe
     assert "1 failed, 1 passed" in first.stdout, first.stdout[-3000:]
     again = _run(args + ["--lf"], cwd=tmp_path)
     assert "1 failed in" in again.stdout and "passed" not in again.stdout.splitlines()[-1], again.stdout[-3000:]
-    assert "rerun previous 1 failure" in again.stdout
