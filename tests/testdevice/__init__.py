@@ -84,6 +84,18 @@ class DeviceModule:
 _STATE: dict = {}
 
 
+def _use_registry_ninja() -> None:
+    """Put the ``ninja`` package's binary first on PATH (cpp_extension runs ``ninja`` from PATH, and
+    the venv's bin directory is not on it when the venv is not activated)."""
+    try:
+        import ninja
+    except ImportError:
+        raise RuntimeError("building the test device needs the ninja package: pip install -e '.[test]'") from None
+    bin_dir = getattr(ninja, "BIN_DIR", None)
+    if bin_dir and bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
 def build() -> tuple[Path, float, bool]:
     """(shared library, seconds spent, whether it came from the cache); compiles when needed."""
     from torch.utils import cpp_extension
@@ -94,6 +106,7 @@ def build() -> tuple[Path, float, bool]:
     if library.is_file():
         return library, time.perf_counter() - started, True
     directory.mkdir(parents=True, exist_ok=True)
+    _use_registry_ninja()
     cpp_extension.load(name="conformance_testdevice", sources=[str(SOURCE)], build_directory=str(directory),
                        extra_cflags=["-O2"], is_python_module=False, verbose=False)
     return library, time.perf_counter() - started, False
