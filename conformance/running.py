@@ -99,14 +99,28 @@ def run_checks(checks: list[CompiledCheck], env: dict) -> None:
 
 def run_once(claim: CompiledClaim, slot: Slot, ex: Example, stated: bool = False) -> str | None:
     """Run the claim (or, ``stated``, its as-stated block: see ``verdicts.run_stated``) on one example."""
-    env = materialize(claim.plans, ex, slot.device, slot.other_device)
-    for name, _, helper in claim.helpers:  # Note [Spec helpers]
-        env[name] = helper(env)
-    if stated:
-        return run_stated(claim, env)
-    run_steps(claim.steps, env)
-    run_checks(claim.checks, env)
-    return None
+    import torch
+
+    grad_mode = torch.is_grad_enabled()  # Note [Grad mode set by a plain call]
+    try:
+        env = materialize(claim.plans, ex, slot.device, slot.other_device)
+        for name, _, helper in claim.helpers:  # Note [Spec helpers]
+            env[name] = helper(env)
+        if stated:
+            return run_stated(claim, env)
+        run_steps(claim.steps, env)
+        run_checks(claim.checks, env)
+        return None
+    finally:
+        torch.set_grad_enabled(grad_mode)
+
+
+# Note [Grad mode set by a plain call]
+# The articles state torch.set_grad_enabled(mode) as a function, and a claim about it must be able
+# to call it plainly (not only as ``with``). It is the one global setter a spec may call outside a
+# ``with`` (cost ``gradmode`` in the allowlist table): grad mode is thread-local, and every example
+# restores the mode it started with, whatever the steps did or raised, so no later example or
+# claim sees it (the per-item snapshot in isolation.py checks that too).
 
 
 def run_claim(claim: CompiledClaim, slot: Slot, profile: RunProfile, stats: RunStats) -> None:

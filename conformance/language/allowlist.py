@@ -209,7 +209,7 @@ for _cat, (_cls, _attrs) in CATEGORIES.items():
 
 # Exact types accepted by ``with``; decorator use is allowed for these as well.
 CONTEXT_TYPES: FrozenSet[type] = frozenset(
-    value for value, cost in NAMES.values() if cost in ("context", "withonly") and isinstance(value, type)
+    value for value, cost in NAMES.values() if cost in ("context", "withonly", "gradmode") and isinstance(value, type)
 )
 
 # Spec lambdas (and grad-mode decorators wrapping them): callables a spec made itself.

@@ -112,6 +112,32 @@ def hasattr(obj: Any, name: Any) -> bool:  # noqa: A001
     return inspect.getattr_static(obj, name, allowlist.MISSING) is not allowlist.MISSING
 
 
+# Data loading (torch.utils.data stays unreachable). TensorDataset(*tensors) builds the dataset;
+# DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False) iterates a real
+# torch.utils.data.DataLoader in this process (num_workers=0) and returns the list of its
+# batches, so no loader object (whose worker settings a spec could change) and no worker
+# process ever exists. The batches hold at most the dataset's elements: cost "free".
+def TensorDataset(*tensors: Any) -> Any:  # noqa: N802 - the name specs write
+    import torch
+    from torch.utils.data import TensorDataset as _TensorDataset
+
+    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise ExpressionError("TensorDataset() takes one or more tensors")
+    return _TensorDataset(*tensors)
+
+
+def DataLoader(dataset: Any, batch_size: Any = 1, shuffle: Any = False, drop_last: Any = False) -> list:  # noqa: N802
+    from torch.utils.data import DataLoader as _DataLoader, TensorDataset as _TensorDataset
+
+    if not isinstance(dataset, _TensorDataset):
+        raise ExpressionError("DataLoader() takes a TensorDataset(...) (loading happens in-process)")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= limits.MAX_RANGE:
+        raise ExpressionError(f"DataLoader() batch_size must be an int from 1 to {limits.MAX_RANGE}")
+    loader = _DataLoader(dataset, batch_size=batch_size, shuffle=bool(shuffle), drop_last=bool(drop_last),
+                         num_workers=0)
+    return list(loader)
+
+
 def _listing(fn: Any) -> Any:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         limits.check_call("listing", fn, None, args, kwargs)
@@ -122,7 +148,7 @@ def _listing(fn: Any) -> Any:
 
 _WRAPPED = {"range": range, "pow": pow, "sum": sum, "round": round, "divmod": divmod,
             "parses_as_python": parses_as_python, "type_is": type_is, "hasattr": hasattr,
-            "same_data": same_data}
+            "same_data": same_data, "TensorDataset": TensorDataset, "DataLoader": DataLoader}
 
 
 def _build() -> Mapping[str, object]:

@@ -436,6 +436,8 @@ def check_call(cost: str, fn: Any, owner: Any, args: tuple, kwargs: dict) -> tup
     name = getattr(fn, "__name__", "") or ""
     if cost == "steps" and getattr(fn, "__module__", "") == "numpy":
         count = _est_steps(args, kwargs, "num", 50)
+    elif cost == "steps" and name == "histc":  # histc(input, bins=100, min=0, max=0): bins elements
+        count = _index(kwargs["bins"]) if "bins" in kwargs else (_index(args[1]) if len(args) > 1 else 100)
     elif cost == "arange" and getattr(fn, "__module__", "") == "numpy":
         count = _est_arange(args, kwargs, "stop")
     elif cost == "eye" and getattr(fn, "__module__", "") == "numpy":

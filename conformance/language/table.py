@@ -40,6 +40,9 @@ The cost of an entry says how ``limits`` bounds what it allocates or computes be
   type        a class a spec may name (isinstance, ``is``) but not call
   context     a context manager type for ``with`` (exact type) or as a decorator of a spec lambda
   withonly    a context manager whose constructor changes global state: only directly in ``with``
+  gradmode    set_grad_enabled: a context manager and decorator that may also be called plainly,
+              because every example restores the grad mode it started with (Note [Grad mode set
+              by a plain call] in running.py)
   absent      a name that exists only so that a spec can show it does *not* exist (the access
               must raise AttributeError; if the installed torch has it, the access is refused)
 """
@@ -63,6 +66,7 @@ BUILTINS = {
         "abs": "free", "min": "free", "max": "free", "sum": "free", "pow": "free",
         "round": "free", "divmod": "free",
     },
+    "data loading": {"TensorDataset": "free", "DataLoader": "free"},
     "exceptions and warnings": {
         name: "type"
         for name in (
@@ -88,7 +92,7 @@ _POINTWISE_TORCH = (
     "sigmoid", "relu", "square", "sign", "floor", "ceil", "round", "trunc", "clamp", "clip",
     "add", "sub", "mul", "div", "true_divide", "pow", "maximum", "minimum", "where", "lerp",
     "eq", "ne", "lt", "le", "gt", "ge", "isclose", "isnan", "isinf", "isfinite", "logical_not",
-    "logical_and", "logical_or", "real", "imag", "conj", "atan2", "erf", "reciprocal",
+    "logical_and", "logical_or", "real", "imag", "conj", "atan2", "erf", "reciprocal", "igamma",
 )
 
 NAMES = {
@@ -106,7 +110,7 @@ NAMES = {
                     "torch.sum": "reduce", "torch.mean": "reduce", "torch.prod": "reduce",
                     "torch.max": "reduce", "torch.min": "reduce", "torch.argmax": "reduce",
                     "torch.argmin": "reduce", "torch.norm": "reduce", "torch.all": "reduce",
-                    "torch.any": "reduce", "torch.allclose": "reduce", "torch.equal": "reduce",
+                    "torch.any": "reduce", "torch.logsumexp": "reduce", "torch.histc": "steps", "torch.allclose": "reduce", "torch.equal": "reduce",
                     "torch.matmul": "matmul", "torch.mm": "matmul", "torch.dot": "matmul",
                     "torch.mv": "matmul", "torch.outer": "product",
                     "torch.cat": "combine", "torch.stack": "combine",
@@ -124,14 +128,14 @@ NAMES = {
     },
     "classes (for isinstance)": {
         "torch.Tensor": "type", "torch.nn.Module": "type", "torch.optim.Optimizer": "type",
-        "numpy.ndarray": "type", "torch.autograd.Function": "type",
+        "numpy.ndarray": "type", "torch.autograd.Function": "type", "torch.autograd.graph.Node": "type",
     },
     "grad modes": {
         "torch.no_grad": "context", "torch.enable_grad": "context", "torch.inference_mode": "context",
-        "torch.set_grad_enabled": "withonly", "torch.is_grad_enabled": "free",
+        "torch.set_grad_enabled": "gradmode", "torch.is_grad_enabled": "free",
         "torch.is_inference_mode_enabled": "free",
         "torch.autograd.no_grad": "context", "torch.autograd.enable_grad": "context",
-        "torch.autograd.set_grad_enabled": "withonly", "torch.autograd.detect_anomaly": "context",
+        "torch.autograd.set_grad_enabled": "gradmode", "torch.autograd.detect_anomaly": "context",
         "torch.autograd.set_detect_anomaly": "withonly", "torch.is_anomaly_enabled": "free",
         "torch.autograd.graph.saved_tensors_hooks": "context",
     },
@@ -148,6 +152,9 @@ NAMES = {
     "functional": {f"torch.nn.functional.{name}": "pointwise" for name in (
         "relu", "sigmoid", "tanh", "mse_loss", "l1_loss", "softmax", "log_softmax", "cross_entropy",
         "linear", "dropout")},
+    # convolutions: bounded by the product of the input's and the weight's element counts (an upper
+    # bound of the multiply-adds)
+    "convolution": {"torch.nn.functional.conv1d": "product", "torch.nn.functional.conv2d": "product"},
     "optimizers": {f"torch.optim.{name}": "free" for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")},
     "linear algebra": {"torch.linalg.norm": "reduce", "torch.linalg.vector_norm": "reduce",
                        "numpy.linalg.norm": "reduce"},
@@ -192,7 +199,7 @@ ATTRIBUTES = {
                  **{name: "pointwise" for name in _TENSOR_INPLACE},
                  **{name: "reduce" for name in (
                      "sum", "mean", "prod", "max", "min", "argmax", "argmin", "norm", "all", "any",
-                     "std", "var")},
+                     "std", "var", "logsumexp")},
                  "matmul": "matmul", "mm": "matmul", "dot": "matmul", "mv": "matmul"},
         "allocation": {"new_ones": "new", "new_zeros": "new", "new_empty": "new", "new_full": "newfirst",
                        "new_tensor": "data", "repeat": "repeat", "tile": "repeat", "expand": "expand",
@@ -200,7 +207,8 @@ ATTRIBUTES = {
         "listing": {"tolist": "listing", "unbind": "listing", "chunk": "listing", "split": "listing"},
     },
     "numpy.ndarray": {
-        "properties": {name: "free" for name in ("shape", "dtype", "ndim", "size", "T", "flags", "real", "imag")},
+        "properties": {name: "free" for name in ("shape", "dtype", "ndim", "size", "T", "flags", "real", "imag",
+                                                  "strides", "itemsize")},
         "methods": {name: "free" for name in ("copy", "sum", "mean", "item", "reshape", "all", "any",
                                                "max", "min", "fill", "transpose", "flatten")},
         "listing": {"tolist": "listing"},
@@ -257,6 +265,7 @@ FLOORS = {
     "torch.autograd.graph.saved_tensors_hooks": "1.10",
     "torch.is_inference_mode_enabled": "1.10",
     "torch.linalg.vector_norm": "1.10",
+    "torch.autograd.graph.Node": "2.0",
     "torch.Tensor.mT": "1.11",
     "torch.optim.Optimizer.add_param_group": "1.0",
 }
