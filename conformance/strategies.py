@@ -457,6 +457,16 @@ _TORCH_SEEDS = st.integers(0, SEED_BOUND)
 
 @st.composite
 def _draw_example(draw, claim: _ClaimDraws) -> Example:
+    import torch
+
+    grad_mode = torch.is_grad_enabled()  # given expressions may set it (Note [Grad mode set by a plain call])
+    try:
+        return _draw_example_in(draw, claim)
+    finally:
+        torch.set_grad_enabled(grad_mode)
+
+
+def _draw_example_in(draw, claim: _ClaimDraws) -> Example:
     torch_seed = draw(_TORCH_SEEDS)
     env = base_env(claim.device, claim.other_device)
     seed_torch(torch_seed)
