@@ -241,3 +241,37 @@ def test_a_failing_step_of_a_step_list_names_it():
 def test_bad_step_lists_are_located_spec_errors(helpers, do, message):
     errors = spec_errors(with_helpers(helpers, claim_yaml(do=do)))
     assert errors and message in errors[0], errors
+
+
+def test_a_verdict_check_error_fails_the_item_and_says_why(pytester):
+    import json
+
+    from helpers import run_specs, write_specs
+
+    write_specs(pytester, {"typo": refuted("do:\n  - probe = torch.ones(1).detatch()\n  - y = x.detach()\n"
+                                           "expect:\n  - that: y.requires_grad\nrefuted_by: {expect: 0}\n")})
+    result = run_specs(pytester, "--conformance-results=out.json")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "verdict check error (the verdict is NOT confirmed):",
+        "  as_stated could not run: AttributeError: 'Tensor' object has no attribute 'detatch'* at as_stated.do[[]0[]] (line *)",
+        "  only this check may refute the article: as_stated.expect[[]0[]] (line *): that: y.requires_grad",
+        "verdict checks: 0 confirmed, 0 mismatched, 1 errors",
+    ])
+    (result_entry,) = json.loads((pytester.path / "out.json").read_text())["claims"][0]["results"]
+    assert result_entry["verdict_check"] == "error" and result_entry["refuted_by"] is None
+
+
+def test_a_confirmed_verdict_is_recorded_with_its_check_and_example(pytester):
+    import json
+
+    from helpers import run_specs, write_specs
+
+    write_specs(pytester, {"ok": refuted("expect:\n  - that: y.requires_grad\nrefuted_by: {expect: 0}\n")})
+    result = run_specs(pytester, "--conformance-results=out.json")
+    result.assert_outcomes(passed=1)
+    (entry,) = json.loads((pytester.path / "out.json").read_text())["claims"][0]["results"]
+    assert entry["verdict_check"] == "confirmed"
+    assert entry["refuted_by"]["check"].startswith("as_stated.expect[0] (line ")
+    assert entry["refuted_by"]["example"][0].startswith("torch.manual_seed(")
+    assert any(line.startswith("x = torch.tensor(") for line in entry["refuted_by"]["example"])
