@@ -551,3 +551,136 @@ def test_hostile_input_is_refused_before_any_effect(mode, phase, source, fragmen
     assert not canary.exists()
     assert not list(tmp_path.iterdir())
     assert _global_state() == before
+
+
+# --------------------------------------------------------------------------
+# The allowlist table, its reference page, and the checks that rely on it
+# --------------------------------------------------------------------------
+
+from packaging.version import Version  # noqa: E402
+
+from conformance.language import allowlist, docs, limits, patterns, table  # noqa: E402
+
+
+def test_reference_page_is_current():
+    page = pathlib.Path(docs.PAGE)
+    assert page.read_text(encoding="utf-8") == docs.render(), (
+        "docs/spec-language.md is stale; run: python -m conformance.language.docs")
+
+
+def test_every_allowlisted_name_exists_on_this_torch_or_has_a_floor_above_it():
+    # Runs on every torch of the tox matrix: an entry missing on an older torch must declare the
+    # version that introduced it in table.FLOORS.
+    missing = []
+    for topic in table.NAMES.values():
+        for name in topic:
+            if allowlist._resolve(name) is allowlist.MISSING:
+                floor = allowlist.floor_of(name)
+                if floor is None or allowlist.TORCH_VERSION >= floor:
+                    missing.append(name)
+    for cls, topics in table.ATTRIBUTES.items():
+        klass = allowlist._category_class(cls)
+        if cls != "autograd graph node":
+            assert klass is not None, cls
+        for names in topics.values():
+            for attr in names:
+                floor = allowlist.floor_of(f"{cls}.{attr}")
+                if klass is not None and not (floor and allowlist.TORCH_VERSION < floor):
+                    dynamic = cls in ("torch.nn.Module", "torch.optim.Optimizer") or attr in ("real", "imag", "volatile", "names", "flags")
+                    if not dynamic and not hasattr(klass, attr):
+                        missing.append(f"{cls}.{attr}")
+    assert missing == []
+
+
+def test_no_module_level_entry_is_a_mutable_table():
+    for name, (value, cost) in allowlist.NAMES.items():
+        assert not isinstance(value, (list, dict, set, bytearray)), name
+
+
+def test_refusals_name_the_nearest_allowed_names():
+    with pytest.raises(ExpressionError, match="torch.zeroes is not on .*nearest allowed: zeros"):
+        compile_expression("torch.zeroes(3)", [])
+    with pytest.raises(ExpressionError, match="attribute 'detachh' .*nearest allowed: detach"):
+        compile_expression("x.detachh()", ["x"])
+    with pytest.raises(ExpressionError, match="undefined name 'lenn'.*nearest allowed: len"):
+        compile_expression("lenn([1])", [])
+
+
+def test_with_takes_exact_types_and_withonly_constructors_only_there():
+    class Sneaky(torch.no_grad):
+        def __exit__(self, *args):
+            return None
+
+    block = compile_block("with cm:\n    y = 1\n", ["cm"])
+    with pytest.raises(ExpressionError, match="got a Sneaky"):
+        block.run({"cm": Sneaky()})
+    assert torch.is_grad_enabled()
+    with pytest.raises(ExpressionError, match="changes global state when called"):
+        evaluate("torch.set_grad_enabled(False)")
+    assert torch.is_grad_enabled()
+    env = run_block("with torch.set_grad_enabled(False):\n    g = torch.is_grad_enabled()\n")
+    assert env["g"] is False and torch.is_grad_enabled()
+
+
+def test_no_type_no_classes_no_dunder_keys():
+    for src in ("type(x)", "type('A', (), {})", "x.__class__", "{'__class__': 1}", "dict(__class__=1)"):
+        with pytest.raises(ExpressionError):
+            compile_expression(src, ["x"])
+    with pytest.raises(ExpressionError, match="may be named .* but not called"):
+        evaluate("np.ndarray((4,))")
+    with pytest.raises(ExpressionError, match="not on the spec language's allowlist"):
+        evaluate("x.untyped_storage()", {"x": torch.ones(2)})
+    assert evaluate("type_is(x, torch.Tensor)", {"x": torch.ones(1)})
+    assert evaluate("same_data(x, x.detach())", {"x": torch.ones(1)})
+
+
+def test_unbound_methods_need_their_own_class():
+    assert evaluate("torch.Tensor.sum(x).item()", {"x": torch.ones(3)}) == 3.0
+    with pytest.raises(ExpressionError, match="needs a Tensor"):
+        evaluate("torch.Tensor.sum([1, 2])")
+    with pytest.raises(BudgetExceeded):
+        evaluate("str.join('a' * 1000000, ['b'] * 1000)")
+
+
+def test_deadline_stops_runaway_evaluator_work(monkeypatch):
+    import time
+
+    monkeypatch.setattr(limits, "DEFAULT_TIME_LIMIT", 0.2)
+    block = compile_block("for i in range(100000):\n    for j in range(100000):\n        z = i\n", [])
+    start = time.monotonic()
+    with pytest.raises(BudgetExceeded, match="time limit"):
+        block.run({}, budget=10**12)
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("src", [
+    "pow(3, 10**5000, 10**5000)", "pow(10**5000, 3, 7)", "(2 ** 60000) * (2 ** 60000)", "divmod(10**100000, 3)",
+    "round(1, -10**9)", "2 ** 200000", "1 << 200000", "-(10 ** 50000) ** 3",
+    "torch.ones(1, 8000).expand(8000, 8000) @ torch.ones(1, 8000).expand(8000, 8000)",
+    "torch.ones(1, 3000).expand(3000, 3000).mm(torch.ones(1, 3000).expand(3000, 3000))",
+    "str([[0] * 10**6] * 10**6)", "[[0] * 10**6] * 10**6 == [[0] * 10**6] * 10**6",
+    "torch.ones(2 * 10**6).tolist()", "np.array(np.ones(3), dtype=object)",
+])
+def test_cost_estimates_refuse_before_running(src):
+    with pytest.raises((BudgetExceeded, ExpressionError)):
+        evaluate(src)
+
+
+@pytest.mark.parametrize("pattern, ok", [
+    ("'Tensor' object has no attribute 'backend'", True), ("(?i)only Tensors of floating point", True),
+    ("can't convert .* to numpy", True), ("(a+)+$", False), ("(a|aa)*b", False), ("(a)\\1", False),
+    ("(?=a)a", False), ("a*b*c*d*", False), ("[", False),
+])
+def test_match_patterns_stay_in_the_safe_subset(pattern, ok):
+    if ok:
+        assert patterns.check_pattern(pattern) == pattern
+    else:
+        with pytest.raises(patterns.UnsafePattern):
+            patterns.check_pattern(pattern)
+
+
+def test_allowlist_size_by_module():
+    by_module: dict = {}
+    for name in allowlist.NAMES:
+        by_module[name.rsplit(".", 1)[0]] = by_module.get(name.rsplit(".", 1)[0], 0) + 1
+    assert sum(by_module.values()) == len(allowlist.NAMES) > 100

@@ -140,8 +140,13 @@ def check_in_child(template, single_templates, payload: str) -> dict:
     from helpers import CPU, profile
     from conformance.running import RunStats
 
+    # Smaller limits than a real run: the corpus checks that limits are enforced, and this keeps
+    # each refused payload cheap (the default values are covered by test_expressions).
     limits.DEFAULT_BUDGET = 20_000
     limits.DEFAULT_TIME_LIMIT = 5.0
+    limits.MAX_SEQUENCE = 100_000
+    limits.MAX_ELEMENTS = 2_000_000
+    limits.MAX_FLOPS = 100_000_000
     monitor = Monitor()
     problems, ran, refused = [], [], []
     for position, claim in compiled_claims(template, single_templates, payload):

@@ -322,8 +322,9 @@ def check_concat(a: Any, b: Any) -> None:
             raise BudgetExceeded(f"concatenation result exceeds the limit of {MAX_SEQUENCE} elements")
 
 
-def container_size(value: Any, limit: int = MAX_SEQUENCE) -> int:
+def container_size(value: Any, limit: Optional[int] = None) -> int:
     """Elements reachable in nested lists/tuples/dicts/sets (shared ones counted each time), up to limit+1."""
+    limit = MAX_SEQUENCE if limit is None else limit
     count = 0
     stack = [value]
     while stack:

@@ -203,7 +203,7 @@ ATTRIBUTES = {
                  "matmul": "matmul", "mm": "matmul", "dot": "matmul", "mv": "matmul"},
         "allocation": {"new_ones": "new", "new_zeros": "new", "new_empty": "new", "new_full": "newfirst",
                        "new_tensor": "data", "repeat": "repeat", "tile": "repeat", "expand": "expand",
-                       "expand_as": "free", "zeros_like": "free"},
+                       "expand_as": "free"},
         "listing": {"tolist": "listing", "unbind": "listing", "chunk": "listing", "split": "listing"},
     },
     "numpy.ndarray": {
