@@ -23,16 +23,20 @@ CHECKS = textwrap.dedent("""\
     assert x.device.type == "testdev" and x.is_testdev and torch.testdev.device_count() == 1
     v = x[0]                                   # a view made by a generic kernel
     before = x._version
-    v.add_(10)                                 # in-place through the CPU fallback
+    v.add_(10)                                 # torch's generic add_ runs add.out through the fallback
     assert x.cpu().tolist() == [[10.0, 11.0, 12.0], [3.0, 4.0, 5.0]], x.cpu()
     assert v._base is x and x._version == before + 1
+    x[1].zero_()                               # an in-place op the fallback runs on the device memory
+    assert x.cpu().tolist() == [[10.0, 11.0, 12.0], [0.0, 0.0, 0.0]], x.cpu()
+    x[1] = 5.0                                 # fill_ on a view, version counter shared with the base
+    assert x.cpu().tolist()[1] == [5.0, 5.0, 5.0] and x._version == before + 3
     u = x.view(-1).unfold(0, 2, 2)             # a view made by this backend's kernel
     assert u.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
     e = x.t().exp()                            # a new result of the fallback lives on the device
     assert e.device == x.device and torch.allclose(e.cpu(), x.cpu().t().exp())
     out = torch.empty(0, device=dev)           # out= that must be resized
     torch.add(x, 1, out=out)
-    assert out.shape == (2, 3) and out.device == x.device and out.cpu().tolist()[1] == [4.0, 5.0, 6.0]
+    assert out.shape == (2, 3) and out.device == x.device and out.cpu().tolist()[1] == [6.0, 6.0, 6.0]
     r = torch.ones(2, device=dev)
     r.resize_(5)
     assert r.shape == (5,) and r[:2].cpu().tolist() == [1.0, 1.0]
