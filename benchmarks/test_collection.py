@@ -109,7 +109,8 @@ def _collect(directory: Path) -> tuple[float, float, int]:
     """(wall seconds of the whole subprocess, seconds of collection proper, items collected)."""
     timing = directory / "collect-timing.json"
     command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "collect_timer",
-               "--conformance-devices=cpu", f"--rootdir={directory}", str(directory / "specs")]
+               "--conformance-devices=cpu", f"--rootdir={directory}", str(directory / "specs"),
+               f"--conformance-specs={directory / 'specs'}"]
     seeds = specgen.seeds_dir()
     if seeds is not None:
         command.append(f"--conformance-seeds-dir={seeds}")

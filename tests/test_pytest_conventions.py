@@ -229,3 +229,62 @@ def test_every_option_is_documented_with_its_ini_key_and_environment_variable():
     for o in OPTIONS:
         assert f"| `{o.flag}` | `{o.ini}` | `{o.env_var}`" in docs, o.flag
         assert o.flag in readme, o.flag
+
+
+# --- own claims ---------------------------------------------------------------------------------
+
+def _doc_example() -> str:
+    from helpers import ROOT
+
+    text = (ROOT / "docs" / "spec-format.md").read_text(encoding="utf-8")
+    section = text.split("## Writing claims for your own library", 1)[1]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_own_library_claim_compiles_and_runs(pytester):
+    from helpers import compile_text
+
+    (claim,) = compile_text(_doc_example(), file="conformance-claims/mylib_grads.yaml")
+    assert claim.topic == "mylib_grads" and claim.claim.sources[0].url.startswith("https://")
+    _specs(pytester, "conformance-claims", mylib_grads=_doc_example())
+    ok = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-specs=conformance-claims", *ARGS,
+                                       "--strict-markers", "-m", "mylib_grads")
+    ok.assert_outcomes(passed=1)
+    wrong = _doc_example().replace("torch.full_like(x, k)", "torch.full_like(x, k + 1)")
+    _specs(pytester, "conformance-claims", mylib_grads=wrong)
+    bad = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-specs=conformance-claims", *ARGS)
+    bad.assert_outcomes(failed=1)
+    bad.stdout.fnmatch_lines(["  quote (https://example.org/mylib/docs/scale.html): the gradient of scale*"])
+
+
+@pytest.mark.parametrize("source, message", [
+    ("{none: our own API contract}", None),
+    ("{url: 'https://example.org/x', quote: says so}", None),
+    ("{url: 'https://example.org/x'}", "a source with 'url' needs 'quote'"),
+    ("{none: r, quote: q}", "a source with 'none' has no 'quote'"),
+    ("{seed: a.txt, url: 'https://example.org/x', quote: q}", "a source is {seed: ARTICLE, quote: ...}"),
+    ("{url: 'file:///etc/passwd', quote: q}", "url"),
+])
+def test_sources_of_own_claims(source, message):
+    from helpers import claim_yaml, spec_errors
+
+    text = spec_yaml(claim_yaml("own-claim"), topic="mylib").replace(
+        "  sources:\n", f"  sources: [{source}]\n__DROP__", 1)
+    text = re.sub(r"__DROP__(    .*\n)+?(?=    statement)", "", text)
+    errors = spec_errors(text, seeds_dir=None)
+    if message is None:
+        assert errors == []
+    else:
+        assert any(message in e for e in errors), errors
+
+
+def test_topics_are_open_but_must_be_marker_names_and_the_shipped_ones_stay_known():
+    from conformance.schema import TOPICS
+    from helpers import ROOT, spec_errors
+
+    assert spec_errors(spec_yaml(topic="mylib_things"), seeds_dir=None) == []
+    assert spec_errors(spec_yaml(topic="My Lib"), seeds_dir=None)
+    import yaml
+
+    shipped = {yaml.safe_load(p.read_text(encoding="utf-8"))["topic"] for p in (ROOT / "specs").glob("*.yaml")}
+    assert shipped <= set(TOPICS), shipped - set(TOPICS)
