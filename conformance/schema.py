@@ -499,6 +499,9 @@ def _message(err: dict, path: tuple) -> str:
         return f"missing required key {path[-1]!r}"
     if kind == "string_pattern_mismatch" and path and path[-1] == "id":
         return "claim id must be lower-case kebab-case (letters, digits, '-'), e.g. detach-shares-storage"
+    if kind == "string_pattern_mismatch" and path and path[-1] == "topic":
+        return (f"invalid topic {err.get('input')!r}; a topic is lower-case letters, digits and '_' (it becomes a "
+                f"pytest marker), e.g. one of the shipped topics: {', '.join(TOPICS)}")
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"invalid value {err.get('input')!r}; expected {expected}"
