@@ -162,6 +162,14 @@ def _base_method(name: str):
 _BUILDERS: dict = {}
 
 
+def _from_numpy():
+    """torch's own from_numpy, not the ``torch.from_numpy`` attribute a mutant may have replaced
+    (a mutant that rounds int64 values there would otherwise change the drawn values too)."""
+    import torch
+
+    return getattr(getattr(torch._C, "_VariableFunctions", None), "from_numpy", None) or torch.from_numpy
+
+
 def _builder(name: str):
     if name not in _BUILDERS:
         _BUILDERS[name] = _base_method(name)
@@ -359,11 +367,12 @@ def make_tensor(raw: TensorRaw, plan: GivenPlan, env: dict):
 
     device = env["device"] if plan.spec.tensor.device == "device" else (
         torch.device("cpu") if plan.spec.tensor.device == "cpu" else env["other_device"])
+    from_numpy = _from_numpy()
     if raw.layout == "contiguous":
-        tensor = torch.from_numpy(np.asarray(raw.array, order="C")).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
+        tensor = from_numpy(np.asarray(raw.array, order="C")).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
     else:
         where = placement(raw)
-        storage = torch.from_numpy(where.storage).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
+        storage = from_numpy(where.storage).to(device=device, dtype=torch_dtype(raw.dtype), copy=True)
         tensor = _builder("detach")(_builder("as_strided")(storage, where.size, where.stride, where.offset))
     if _requires_grad(plan, env):
         tensor.requires_grad_(True)
