@@ -236,6 +236,9 @@ def module_member(module_name: str, attr: str) -> Tuple[object, str]:
             siblings = list(table.MATH)
         raise ExpressionError(f"{dotted} is not on the spec language's allowlist (see docs/spec-language.md)"
                               f"{nearest(attr, siblings)}")
+    module = MODULE_OBJECTS.get(module_name)
+    if module is not None:  # the current value: a mutant (conformance.mutants) may have replaced it
+        return inspect.getattr_static(module, attr, entry[0]), entry[1]
     return entry
 
 
@@ -299,6 +302,13 @@ def unbound_class(fn: Any) -> Optional[type]:
 def call_cost(fn: Any, in_with: bool) -> str:
     """The cost kind of calling ``fn`` (see table), or ExpressionError when it may not be called."""
     entry = BY_ID.get(id(fn))
+    if (entry is None or entry[0] is not fn) and type(fn) is types.FunctionType:
+        inner = getattr(fn, "__wrapped__", None)  # a wrapper torch or a mutant put over a listed function
+        entry = BY_ID.get(id(inner)) if inner is not None else None
+        if entry is not None and entry[0] is not inner:
+            entry = None
+        if entry is not None:
+            entry = (fn, entry[1], entry[2])
     if entry is not None and entry[0] is fn:
         cost = entry[2]
         if cost == "type":
