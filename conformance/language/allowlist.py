@@ -324,9 +324,15 @@ def call_cost(fn: Any, in_with: bool) -> str:
         owner = fn.__self__
         name = getattr(fn, "__name__", "")
         cls = owner if isinstance(owner, type) else type(owner)
-        cost = attributes_of(cls).get(name)
+        allowed = attributes_of(cls)
+        cost = allowed.get(name)
         if cost is not None:
             return cost
+        func = getattr(fn, "__func__", None)
+        if func is not None:  # a listed method replaced by a plain function (a patched torch, a mutant)
+            for attr, attr_cost in allowed.items():
+                if inspect.getattr_static(cls, attr, None) is func:
+                    return attr_cost
     unbound = UNBOUND.get(id(fn))
     if unbound is not None and unbound[0] is fn:
         return unbound[1]  # the caller checks the first argument's class (unbound_class)
