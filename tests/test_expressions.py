@@ -684,3 +684,10 @@ def test_allowlist_size_by_module():
     for name in allowlist.NAMES:
         by_module[name.rsplit(".", 1)[0]] = by_module.get(name.rsplit(".", 1)[0], 0) + 1
     assert sum(by_module.values()) == len(allowlist.NAMES) > 100
+
+
+def test_many_small_allocations_add_up_to_a_refusal(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TOTAL_ELEMENTS", 10_000)
+    with pytest.raises(BudgetExceeded, match="produced more than 10000 tensor elements"):
+        evaluate("[torch.ones(1000) for i in range(20)]")
+    assert evaluate("len([torch.ones(1000) for i in range(5)])") == 5

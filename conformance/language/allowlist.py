@@ -236,6 +236,9 @@ def module_member(module_name: str, attr: str) -> Tuple[object, str]:
             siblings = list(table.MATH)
         raise ExpressionError(f"{dotted} is not on the spec language's allowlist (see docs/spec-language.md)"
                               f"{nearest(attr, siblings)}")
+    module = MODULE_OBJECTS.get(module_name)
+    if module is not None:  # the current value: a mutant (conformance.mutants) may have replaced it
+        return inspect.getattr_static(module, attr, entry[0]), entry[1]
     return entry
 
 
@@ -299,6 +302,13 @@ def unbound_class(fn: Any) -> Optional[type]:
 def call_cost(fn: Any, in_with: bool) -> str:
     """The cost kind of calling ``fn`` (see table), or ExpressionError when it may not be called."""
     entry = BY_ID.get(id(fn))
+    if (entry is None or entry[0] is not fn) and type(fn) is types.FunctionType:
+        inner = getattr(fn, "__wrapped__", None)  # a wrapper torch or a mutant put over a listed function
+        entry = BY_ID.get(id(inner)) if inner is not None else None
+        if entry is not None and entry[0] is not inner:
+            entry = None
+        if entry is not None:
+            entry = (fn, entry[1], entry[2])
     if entry is not None and entry[0] is fn:
         cost = entry[2]
         if cost == "type":
@@ -314,9 +324,15 @@ def call_cost(fn: Any, in_with: bool) -> str:
         owner = fn.__self__
         name = getattr(fn, "__name__", "")
         cls = owner if isinstance(owner, type) else type(owner)
-        cost = attributes_of(cls).get(name)
+        allowed = attributes_of(cls)
+        cost = allowed.get(name)
         if cost is not None:
             return cost
+        func = getattr(fn, "__func__", None)
+        if func is not None:  # a listed method replaced by a plain function (a patched torch, a mutant)
+            for attr, attr_cost in allowed.items():
+                if inspect.getattr_static(cls, attr, None) is func:
+                    return attr_cost
     unbound = UNBOUND.get(id(fn))
     if unbound is not None and unbound[0] is fn:
         return unbound[1]  # the caller checks the first argument's class (unbound_class)

@@ -20,12 +20,12 @@ from __future__ import annotations
 import ast
 import inspect
 import types
-import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from . import allowlist, limits, table
 from .builtins_safe import DANGEROUS_BUILTINS, GLOBAL_NAMES
-from .errors import BudgetExceeded, ExpressionError, at as _at, locate as _locate
+from .errors import REFUSED as _REFUSED, BudgetExceeded, ExpressionError, at as _at, locate as _locate
+from .runtime import produced as _produced
 from .runtime import (BINOPS as _BINOPS, COMPAREOPS as _COMPAREOPS, UNARYOPS as _UNARYOPS, Frame as _Frame,
                       acquire_budget as _acquire_budget, make_binop as _make_binop,
                       release_budget as _release_budget, spend as _spend, spend_many as _spend_many, unary as _unary_checked)
@@ -33,7 +33,6 @@ from .runtime import (BINOPS as _BINOPS, COMPAREOPS as _COMPAREOPS, UNARYOPS as 
 Closure = Callable[[_Frame], Any]
 Setter = Callable[[_Frame, Any], None]
 _NO_VALUE = object()
-_FORBIDDEN_VALUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType, types.GeneratorType.__mro__[0])
 _KNOWN_ATTRIBUTES = allowlist.ALL_ATTRIBUTES | frozenset(table.ABSENT)
 
 
@@ -59,39 +58,6 @@ def _check_value(value: Any, node: Optional[ast.AST]) -> Any:
     if isinstance(value, (types.FrameType, types.CodeType, types.TracebackType)):
         raise _at(node, f"{type(value).__name__} objects are not allowed in specs")
     return value
-
-
-# Readable names for constructs that are refused.
-_REFUSED = {
-    "JoinedStr": "f-strings are not allowed in specs; use str() and +",
-    "FormattedValue": "f-strings are not allowed in specs; use str() and +",
-    "NamedExpr": "assignment expressions (:=) are not allowed in specs; use a separate assignment",
-    "Await": "'await' is not allowed in specs",
-    "Yield": "'yield' is not allowed in specs",
-    "YieldFrom": "'yield from' is not allowed in specs",
-    "Import": "import statements are not allowed in specs; use the predefined names torch, nn, F, optim, np, math",
-    "ImportFrom": "import statements are not allowed in specs; use the predefined names torch, nn, F, optim, np, math",
-    "FunctionDef": "function definitions (def) are not allowed in specs; use a lambda",
-    "AsyncFunctionDef": "function definitions (async def) are not allowed in specs; use a lambda",
-    "ClassDef": "class definitions are not allowed in specs",
-    "Return": "'return' is not allowed in specs",
-    "Delete": "'del' is not allowed in specs",
-    "Global": "'global' is not allowed in specs",
-    "Nonlocal": "'nonlocal' is not allowed in specs",
-    "While": "'while' loops are not allowed in specs; use 'for ... in range(n)'",
-    "Try": "'try' statements are not allowed in specs",
-    "TryStar": "'try' statements are not allowed in specs",
-    "Raise": "'raise' is not allowed in specs",
-    "Assert": "'assert' is not allowed in specs; state the expectation as a claim",
-    "AsyncFor": "'async for' is not allowed in specs",
-    "AsyncWith": "'async with' is not allowed in specs",
-    "Match": "'match' statements are not allowed in specs; use if/elif/else",
-    "Break": "'break' is not allowed in specs",
-    "Continue": "'continue' is not allowed in specs",
-    "AnnAssign": "annotated assignments are not allowed in specs; drop the annotation",
-    "TypeAlias": "'type' statements are not allowed in specs",
-}
-
 
 
 class ExpressionCompiler:
@@ -314,7 +280,7 @@ class ExpressionCompiler:
             a = left(frame)
             b = right(frame)
             try:
-                return apply(a, b)
+                return _produced(frame, apply(a, b), node)
             except ExpressionError as error:
                 _locate(error, node)
                 raise
@@ -517,7 +483,7 @@ class ExpressionCompiler:
                 # Converting may itself hit the limit; then an outer call converts.
                 raise _at(node, "spec code recursed too deeply; it exceeded the evaluation budget",
                           BudgetExceeded) from None
-            return _check_value(result, node)
+            return _produced(frame, _check_value(result, node), node)
 
         return call
 

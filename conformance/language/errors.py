@@ -44,3 +44,35 @@ def locate(error: ExpressionError, node: ast.AST) -> None:
     if error.lineno is None:
         error.lineno = getattr(node, "lineno", None)
         error.col = getattr(node, "col_offset", None)
+
+
+# Readable names for constructs that are refused.
+REFUSED = {
+    "JoinedStr": "f-strings are not allowed in specs; use str() and +",
+    "FormattedValue": "f-strings are not allowed in specs; use str() and +",
+    "NamedExpr": "assignment expressions (:=) are not allowed in specs; use a separate assignment",
+    "Await": "'await' is not allowed in specs",
+    "Yield": "'yield' is not allowed in specs",
+    "YieldFrom": "'yield from' is not allowed in specs",
+    "Import": "import statements are not allowed in specs; use the predefined names torch, nn, F, optim, np, math",
+    "ImportFrom": "import statements are not allowed in specs; use the predefined names torch, nn, F, optim, np, math",
+    "FunctionDef": "function definitions (def) are not allowed in specs; use a lambda",
+    "AsyncFunctionDef": "function definitions (async def) are not allowed in specs; use a lambda",
+    "ClassDef": "class definitions are not allowed in specs",
+    "Return": "'return' is not allowed in specs",
+    "Delete": "'del' is not allowed in specs",
+    "Global": "'global' is not allowed in specs",
+    "Nonlocal": "'nonlocal' is not allowed in specs",
+    "While": "'while' loops are not allowed in specs; use 'for ... in range(n)'",
+    "Try": "'try' statements are not allowed in specs",
+    "TryStar": "'try' statements are not allowed in specs",
+    "Raise": "'raise' is not allowed in specs",
+    "Assert": "'assert' is not allowed in specs; state the expectation as a claim",
+    "AsyncFor": "'async for' is not allowed in specs",
+    "AsyncWith": "'async with' is not allowed in specs",
+    "Match": "'match' statements are not allowed in specs; use if/elif/else",
+    "Break": "'break' is not allowed in specs",
+    "Continue": "'continue' is not allowed in specs",
+    "AnnAssign": "annotated assignments are not allowed in specs; drop the annotation",
+    "TypeAlias": "'type' statements are not allowed in specs",
+}

@@ -14,7 +14,9 @@ sequence repetition and concatenation by result length, comparisons of container
 evaluation step spends from a step budget and, every TIME_CHECK_EVERY steps, checks the
 deadline of the run (Note [Budgets and deadlines] in ``runtime``).  What runs inside one C call
 cannot be interrupted; the estimates keep each such call small, and ``--conformance-isolate``
-(Note [Isolation]) bounds what is left with OS limits.
+(Note [Isolation]) bounds what is left with OS limits.  Every tensor or array a call or an
+operator returns is also counted against MAX_TOTAL_ELEMENTS per run, so many allocations that
+are each under the limit cannot add up to an unbounded total.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ TIME_CHECK_EVERY = 1024  # steps between deadline checks
 MAX_RANGE = 100_000  # elements of one range()
 MAX_SEQUENCE = 1_000_000  # length of a str/bytes/list/tuple built by * or padding, or materialized
 MAX_ELEMENTS = 50_000_000  # elements of one tensor/array allocation
+MAX_TOTAL_ELEMENTS = 500_000_000  # elements of all tensors/arrays produced by calls and operators in one run
 MAX_FLOPS = 2_000_000_000  # multiply-adds of one matrix product
 MAX_EXPONENT = 10_000  # |exponent| of int ** int
 MAX_INT_BITS = 100_000  # bits of an int operand or result of any arithmetic operator

@@ -25,9 +25,10 @@ from .errors import BudgetExceeded, ExpressionError, at
 
 
 class Budget:
-    __slots__ = ("left", "limit", "deadline", "until_clock")
+    __slots__ = ("left", "limit", "deadline", "until_clock", "elements")
 
     def __init__(self, limit: int, deadline: float):
+        self.elements = 0  # tensor/array elements produced so far (Note [Limits])
         self.left = limit
         self.limit = limit
         self.deadline = deadline
@@ -73,6 +74,18 @@ def spend_many(frame: Frame, steps: int, node: ast.AST) -> None:
     if budget.left < 0:
         raise over_budget(budget, node)
     _clock(budget, node)
+
+
+def produced(frame: Frame, value: Any, node: Optional[ast.AST]) -> Any:
+    """Count the elements of a tensor/array a call or operator produced against MAX_TOTAL_ELEMENTS."""
+    n = limits._numel(value)
+    if n:
+        budget = frame.budget
+        budget.elements += n
+        if budget.elements > limits.MAX_TOTAL_ELEMENTS:
+            raise at(node, f"this spec code produced more than {limits.MAX_TOTAL_ELEMENTS} tensor elements in "
+                           "one run; use smaller tensors or fewer iterations", BudgetExceeded)
+    return value
 
 
 _STATE = threading.local()
