@@ -133,3 +133,16 @@ def test_results_record_observations_of_versioned_claims_only(specs, tmp_path):
     from conformance import results
 
     jsonschema.validate(data, results.schema())
+
+
+def test_what_varies_from_run_to_run_is_not_drift(specs, monkeypatch):
+    import itertools
+
+    counter = itertools.count()
+    real_sum = torch.Tensor.sum
+    monkeypatch.setattr(torch.Tensor, "sum", lambda self, *a, **k: real_sum(self, *a, **k) * 0 + next(counter))
+    data = drift.observe([specs])
+    flat = observing.flatten(data["claims"]["item-of-many-raises"])
+    s = flat["step 2 (s = m.sum()) s"]
+    assert s["values"] == observing.VARIES and s["shape"] == []  # a new value on every run: not a behaviour
+    assert flat["step 1 (m.item()) raised"].startswith("RuntimeError: a Tensor with ")  # stable: kept

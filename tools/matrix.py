@@ -264,7 +264,7 @@ def run_release(rel: dict, work: Path, results: Path, keep_bytes: int, log, extr
             if rc == 0:
                 rc, t = _run([str(py), "-m", "pip", "install", "-q", "--upgrade", "--no-compile", "--no-index",
                               "--find-links", str(wheels), *reqs], log, env)
-                record["install_s"] += t
+                record["install_s"] = round(record["install_s"] + t, 1)
         record["venv_gb"] = gb(tree_bytes(venv)) if venv.exists() else 0
         if rc == 0:
             out = results / f"torch-{rel['label']}.json"
