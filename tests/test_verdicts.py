@@ -2,7 +2,9 @@
 
 The corpus tests sabotage every refined/refuted claim of specs/ in two ways and require a
 verdict-check error, never a confirmation:
-  * a typo as the first as-stated step (``probe = torch.ones(1).detatch()``);
+  * a first as-stated step that fails for its own reason (``probe = torch.ones(2).view(3)``: a
+    RuntimeError). A typo such as ``.detatch()`` no longer gets that far: the allowlist refuses
+    it when the spec is compiled (test_a_typo_in_the_as_stated_block_is_refused_at_compile_time);
   * an unrelated false conjunct: an extra expectation that is false (for a claim refuted by an
     expectation), or an extra step that says it raises and does not (for one refuted by a step).
 They work on the compiled claims (the Python API), so they are fast and see every claim the
@@ -71,12 +73,19 @@ def test_each_verdict_is_confirmed_as_shipped(claim):
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=IDS)
 def test_a_typo_in_the_as_stated_block_is_an_error_not_a_confirmation(claim):
-    probe = _step("probe = torch.ones(1).detatch()")
+    probe = _step("probe = torch.ones(2).view(3)")
     sabotaged = _shifted(claim, steps=[probe] + claim.stated_steps, step_shift=1)
     with pytest.raises(VerdictCheckError) as info:
         run_item(sabotaged, max_examples=5)
-    assert info.value.render().startswith("as_stated could not run: AttributeError")
-    assert "detatch" in info.value.render() and "as_stated.do[sabotage]" in info.value.render()
+    assert info.value.render().startswith("as_stated could not run: RuntimeError")
+    assert "as_stated.do[sabotage]" in info.value.render()
+
+
+def test_a_typo_in_the_as_stated_block_is_refused_at_compile_time():
+    errors = spec_errors(spec_yaml(claim_yaml(given=X, verdict="refuted", extra=(
+        "refinement: r.\nas_stated:\n  do:\n    - probe = torch.ones(1).detatch()\n  expect:\n"
+        "    - that: probe.requires_grad\n  refuted_by: {expect: 0}"))))
+    assert any("'detatch' is not on the spec language's allowlist" in e for e in errors), errors
 
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=IDS)
@@ -131,8 +140,8 @@ def test_another_expectation_failing_is_an_error():
 
 
 def test_an_expectation_that_cannot_be_evaluated_is_an_error():
-    with pytest.raises(VerdictCheckError, match="raised AttributeError"):
-        run_text(refuted("expect:\n  - that: y.requires_gradd\nrefuted_by: {expect: 0}\n"))
+    with pytest.raises(VerdictCheckError, match="raised RuntimeError"):
+        run_text(refuted("expect:\n  - that: torch.ones(2).view(3).sum() == 0\nrefuted_by: {expect: 0}\n"))
 
 
 def test_a_plain_step_refutes_only_with_the_named_exception():
@@ -164,7 +173,7 @@ def test_reuse_runs_the_claims_first_steps_then_the_own_ones():
 @pytest.mark.parametrize("as_stated, message", [
     ("expect:\n  - that: y.requires_grad\n", "missing required key 'refuted_by'"),
     ("expect:\n  - that: y.requires_grad\nrefuted_by: {expect: 1}\n", "there is no as_stated.expect[1]"),
-    ("do:\n  - y = x.detach()\n  - z = y.foo()\nrefuted_by: {step: 1}\n",
+    ("do:\n  - y = x.detach()\n  - z = y.sum()\nrefuted_by: {step: 1}\n",
      "is a plain step: name the exception"),
     ("do:\n  - y = x.detach()\n  - z = y * 2\nrefuted_by: {step: 0, raises: AttributeError, match: x}\n",
      "nothing after the refuting step"),
@@ -248,13 +257,13 @@ def test_a_verdict_check_error_fails_the_item_and_says_why(pytester):
 
     from helpers import run_specs, write_specs
 
-    write_specs(pytester, {"typo": refuted("do:\n  - probe = torch.ones(1).detatch()\n  - y = x.detach()\n"
+    write_specs(pytester, {"typo": refuted("do:\n  - probe = torch.ones(2).view(3)\n  - y = x.detach()\n"
                                            "expect:\n  - that: y.requires_grad\nrefuted_by: {expect: 0}\n")})
     result = run_specs(pytester, "--conformance-results=out.json")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "verdict check error (the verdict is NOT confirmed):",
-        "  as_stated could not run: AttributeError: 'Tensor' object has no attribute 'detatch'* at as_stated.do[[]0[]] (line *)",
+        "  as_stated could not run: RuntimeError: shape '[[]3[]]' is invalid* at as_stated.do[[]0[]] (line *)",
         "  only this check may refute the article: as_stated.expect[[]0[]] (line *): that: y.requires_grad",
         "verdict checks: 0 confirmed, 0 mismatched, 1 errors",
     ])
