@@ -616,10 +616,22 @@ def test_with_takes_exact_types_and_withonly_constructors_only_there():
         block.run({"cm": Sneaky()})
     assert torch.is_grad_enabled()
     with pytest.raises(ExpressionError, match="changes global state when called"):
-        evaluate("torch.set_grad_enabled(False)")
-    assert torch.is_grad_enabled()
+        evaluate("torch.autograd.set_detect_anomaly(True)")
+    assert not torch.is_anomaly_enabled()
     env = run_block("with torch.set_grad_enabled(False):\n    g = torch.is_grad_enabled()\n")
     assert env["g"] is False and torch.is_grad_enabled()
+
+
+def test_a_plain_set_grad_enabled_lasts_one_example_only():
+    # Note [Grad mode set by a plain call]: allowed outside 'with' because each example restores it
+    from helpers import CPU, compile_text, run_item, spec_yaml, claim_yaml
+
+    (claim,) = compile_text(spec_yaml(claim_yaml(
+        given="x: {tensor: {dtype: float, requires_grad: true}}",
+        do="- torch.set_grad_enabled(False)\n- y = x * 2",
+        expect="- that: not y.requires_grad")))
+    run_item(claim, max_examples=5)
+    assert torch.is_grad_enabled()
 
 
 def test_no_type_no_classes_no_dunder_keys():
