@@ -110,12 +110,10 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in ("profile", "seed", "max_examples", "devices", "except_devices"):
         _usage(options.value, config, name)  # a bad value is a usage error before anything runs
     _check_except_devices(config)
-    if options.source(config, "devices") != "default":  # asked for devices: check their names (imports torch)
-
-        try:
-            devices.check_known(devices.requested(options.value(config, "devices")))
-        except ValueError as exc:
-            raise pytest.UsageError(str(exc)) from None
+    if options.source(config, "devices") in (options.BY_NAME["devices"].flag, options.BY_NAME["devices"].env_var):
+        # asked for devices on the command line or in the environment: check their names now
+        # (imports torch); from an ini file they are checked when claims are collected (context)
+        _usage(devices.check_known, devices.requested(options.value(config, "devices")))
     requested = _usage(options.value, config, "specs") if options.source(config, "specs") != "default" else []
     declared = []
     if options.source(config, "specs").startswith("ini "):
@@ -187,6 +185,7 @@ def context(config: pytest.Config) -> Context:
     from .versions import installed_torch_version
 
     wanted = devices.requested(options.value(config, "devices"))
+    _usage(devices.check_known, wanted)
     excluded = _check_except_devices(config)
     profile = _usage(lambda: profiles.choose(
         options.value(config, "profile"), options.value(config, "seed"),

@@ -120,7 +120,7 @@ def test_results_record_observations_of_versioned_claims_only(specs, tmp_path):
     here = os.getcwd()
     os.chdir(specs.parent)
     try:
-        code = pytest.main(["specs", "-p", "no:cacheprovider", "-q", "--conformance-profile=ci",
+        code = pytest.main(["specs", "--conformance-specs=specs", "-p", "no:cacheprovider", "-q", "--conformance-profile=ci",
                             "--conformance-devices=cpu", "--conformance-results=results.json"])
     finally:
         os.chdir(here)

@@ -162,7 +162,8 @@ def test_hypothesis_statistics_are_shown_for_claims(pytester):
 
 # --- failure size -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("style, most_lines", [("line", 1), ("short", 12), ("auto", 18), ("long", 60)])
+@pytest.mark.parametrize("style, most_lines", [("line", 1), ("short", 12), ("auto", 18), ("long", 100)])
+# (long shows the whole standalone reproduction inline: its drawn layout and file helpers make it the longest)
 def test_failure_reports_are_sized_by_tb(pytester, style, most_lines):
     _specs(pytester, grads=FAILING)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-specs=specs", *ARGS,

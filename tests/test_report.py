@@ -135,7 +135,7 @@ def test_merged_markdown_shows_both_versions_the_failure_and_what_changed(two_ve
     row = next(line for line in overview.splitlines() if line.startswith("| [no-grad-results-do-not-require-grad]"))
     assert row.count("✅") == 1 and row.count("❌") == 1 and row.count("⏭") == 0
     # the nosuchdevice columns ran nothing: folded out of the overview, explained under Not run
-    assert "Folded (no claim ran there; see [Not run](#not-run)): nosuchdevice on 2 releases." in overview
+    assert "Folded (no claim ran there; see [Not run](#not-run)): xpu on 2 releases." in overview
     assert "❌ failed" in md and "expect[0] that: not y.requires_grad" in md
     changed = md.split("## What changed between versions")[1].split("## Not run")[0]
     assert "[no-grad-results-do-not-require-grad]" in changed and "outcome passed → failed" in changed
