@@ -8,6 +8,7 @@ can only come from the wheel. Every command runs from a directory outside the ch
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -28,7 +29,15 @@ def _run(command: list[str], cwd: Path, timeout: int = 600) -> subprocess.Comple
 def installed(tmp_path_factory) -> Path:
     """The python of a fresh environment with the wheel installed."""
     root = tmp_path_factory.mktemp("wheel")
-    built = _run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
+    # built from a copy of what the wheel is made of: setuptools builds in the source tree
+    # (build/), and two xdist workers building the same tree at once collide there
+    source = root / "source"
+    for name in ("pyproject.toml", "README.md"):
+        source.mkdir(exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    for name in ("conformance", "specs"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    built = _run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-q",
                   "-w", str(root / "dist")], cwd=root)
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (root / "dist").glob("autograd_conformance-*.whl")
