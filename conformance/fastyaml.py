@@ -54,9 +54,14 @@ def parse(text: str, file: str, max_nodes: int, max_depth: int):
     from .loading import Document
 
     doc = Document(file=file, data=None)
+    counter = [0]
     try:
-        doc.data = _convert(node, (), doc, [0], 0, max_nodes, max_depth)
+        doc.data = _convert(node, (), doc, counter, 0, max_nodes, max_depth)
     except (_Unsure, RecursionError):
+        return None
+    from .loading import MAX_EXPANDED_BYTES
+
+    if sum(counter[1:]) > MAX_EXPANDED_BYTES:
         return None
     doc.lines.setdefault((), 1)
     return doc
@@ -94,6 +99,13 @@ def _convert(node: Any, path: tuple, doc: Any, counter: list, depth: int, max_no
                 doc.blocks.add(child)
             items.append(_convert(value_node, child, doc, counter, depth + 1, max_nodes, max_depth))
         return items
+    # text expanded through aliases counts every time it is reached: over the bound, ruamel's
+    # path (loading.check_expansion) refuses the file with its message
+    from .loading import MAX_EXPANDED_BYTES
+
+    counter.append(len(node.value))
+    if len(counter) % 256 == 0 and sum(counter[1:]) > MAX_EXPANDED_BYTES or len(node.value) > MAX_EXPANDED_BYTES:
+        raise _Unsure
     return _scalar(node)
 
 

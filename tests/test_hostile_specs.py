@@ -227,15 +227,18 @@ def test_a_harmless_payload_runs_in_most_positions(template, single_templates, t
 def test_the_check_sees_a_leak_when_the_language_is_sabotaged(template, single_templates, tmp_path, monkeypatch,
                                                               single_threaded):
     # Sabotage: let the language call a global setter outside 'with'; the check must catch it.
+    # (set_grad_enabled may be called plainly: every example restores grad mode, so the anomaly
+    # switch, which may only be used in 'with', is the setter to let loose.)
     monkeypatch.chdir(tmp_path)
     from conformance.language import allowlist
 
     def sabotaged():
-        allowlist.BY_ID[id(torch.set_grad_enabled)] = (torch.set_grad_enabled, "torch.set_grad_enabled", "free")
-        return check_in_child(template, single_templates, "torch.set_grad_enabled(False)")
+        setter = torch.autograd.set_detect_anomaly
+        allowlist.BY_ID[id(setter)] = (setter, "torch.autograd.set_detect_anomaly", "free")
+        return check_in_child(template, single_templates, "torch.autograd.set_detect_anomaly(True)")
 
     result = isolation.run_in_child(lambda: None, "sabotaged", extra=sabotaged)
-    assert any("grad mode" in p for p in result["problems"]), result
+    assert any("anomaly" in p for p in result["problems"]), result
 
 
 def test_the_monitor_sees_writes_and_processes(tmp_path, monkeypatch, single_threaded):
