@@ -28,7 +28,10 @@ def matrix_releases() -> tuple[str, ...]:
 MATRIX = matrix_releases()
 # Releases of tox.ini whose results have not been committed yet (the matrix takes hours on a busy
 # 2-core machine); each must really be absent, so this list only shrinks as results arrive.
-PENDING: tuple[str, ...] = ("2.3.1", "2.4.1", "2.6.0", "2.7.1", "2.10.0", "2.11.0", "2.12.1", "2.14.1", "2.15.0")
+# The releases whose results were made by an earlier claim set lie in results/stale/ (the report
+# does not read them) until the matrix runs them again.
+PENDING: tuple[str, ...] = ("1.13.1", "2.0.1", "2.1.2", "2.2.2", "2.3.1", "2.4.1", "2.5.1", "2.6.0", "2.7.1",
+                            "2.10.0", "2.11.0", "2.12.1", "2.14.1", "2.15.0")
 
 
 def current_claim_ids() -> set[str]:
@@ -61,5 +64,5 @@ def test_committed_results_have_no_failures():
     for path in RESULTS:
         data = json.loads(path.read_text(encoding="utf-8"))
         bad = [(c["id"], r["device"], r["outcome"]) for c in data["claims"] for r in c["results"]
-               if r["outcome"] not in ("passed", "skipped")]
+               if r["outcome"] not in ("passed", "skipped", "xfailed")]  # xfailed: a listed known failure
         assert not bad, f"{path.name}: {bad}"
