@@ -100,13 +100,16 @@ def _version(text: str) -> Version:
 
 
 def find_results(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
-    """Results files named on the command line, directories searched for ``*.json``."""
+    """Results files named on the command line, directories searched for ``*.json`` (except in
+    ``stale/`` folders: results of an earlier claim set, see results/stale/README.md)."""
     found: list[Path] = []
     problems: list[str] = []
     for text in inputs:
         path = Path(text)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*.json") if p.is_file())
+            # a folder named "stale" holds results of an earlier claim set: kept, not reported
+            files = sorted(p for p in path.rglob("*.json")
+                           if p.is_file() and "stale" not in p.relative_to(path).parts[:-1])
             if not files:
                 problems.append(f"{path}: no *.json results files in this directory")
             found.extend(files)
