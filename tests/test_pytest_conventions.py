@@ -130,7 +130,8 @@ def test_except_devices_leaves_a_device_out_and_says_so(pytester):
 
 # --- Hypothesis conventions --------------------------------------------------------------------
 
-def test_hypothesis_seed_becomes_the_printed_base_seed(pytester):
+def test_hypothesis_seed_becomes_the_printed_base_seed(pytester, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)  # CI=true would choose the ci profile (see profiles.choose)
     _specs(pytester, backward=ACCUMULATION_SPEC)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--conformance-specs=specs",
                                            "--conformance-devices=cpu", "--hypothesis-seed=1234")
