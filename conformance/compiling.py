@@ -36,7 +36,8 @@ from packaging.version import Version
 
 from . import expressions
 from .language.patterns import UnsafePattern, check_pattern
-from .assertions import Located, check_close, check_equal, check_gradients, check_storage, check_that
+from .assertions import (Located, check_close, check_equal, check_gradients, check_storage, check_that, expect_exception,
+                         expect_no_warning, expect_warning)
 from .errors import SpecError, SpecErrors
 from .loading import Document, render_path
 from .schema import Check, Claim, SpecFile, Step, is_cross
@@ -57,6 +58,22 @@ class CompiledStep:
     no_warning: type | None = None
     match: str | None = None
     index: int = -1  # position of the entry in its spec list (do / as_stated.do)
+
+    def run(self, env: dict) -> None:
+        """Run the block, expecting what the step declares: an exception, a warning, no warning or nothing.
+
+        The one dispatch of a step, shared by the claim's run (``running.run_steps``) and the verdict's
+        as-stated run (``verdicts``); each caller turns an unexpected exception into its own failure.
+        """
+        run = lambda: self.block.run(env)  # noqa: E731
+        if self.raises is not None:
+            expect_exception(self.at, self.written, run, self.raises, self.match)
+        elif self.warns is not None:
+            expect_warning(self.at, self.written, run, self.warns, self.match)
+        elif self.no_warning is not None:
+            expect_no_warning(self.at, self.written, run, self.no_warning)
+        else:
+            run()
 
 
 @dataclass

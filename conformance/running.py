@@ -22,7 +22,7 @@ from hypothesis import example as pin
 from hypothesis import given, seed
 
 from . import expressions
-from .assertions import ClaimFailure, StepFailed, expect_exception, expect_no_warning, expect_warning
+from .assertions import ClaimFailure, StepFailed, first_line
 from .compiling import CompiledCheck, CompiledClaim, CompiledStep
 from .devices import Slot
 from .errors import SpecError
@@ -63,23 +63,14 @@ class RunStats:
 
 def run_steps(steps: list[CompiledStep], env: dict) -> None:
     for step in steps:
-        run = lambda step=step: step.block.run(env)  # noqa: E731
-        if step.raises is not None:
-            expect_exception(step.at, step.written, run, step.raises, step.match)
-        elif step.warns is not None:
-            expect_warning(step.at, step.written, run, step.warns, step.match)
-        elif step.no_warning is not None:
-            expect_no_warning(step.at, step.written, run, step.no_warning)
-        else:
-            try:
-                run()
-            except ClaimFailure:
-                raise
-            except expressions.ExpressionError:
-                raise
-            except Exception as exc:
-                raise StepFailed(step.at, step.written,
-                                 f"raised {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from None
+        try:
+            step.run(env)
+        except ClaimFailure:
+            raise
+        except expressions.ExpressionError:
+            raise
+        except Exception as exc:
+            raise StepFailed(step.at, step.written, f"raised {type(exc).__name__}: {first_line(exc)}") from None
 
 
 def run_checks(checks: list[CompiledCheck], env: dict) -> None:

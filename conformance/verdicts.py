@@ -28,7 +28,7 @@ import warnings
 from dataclasses import dataclass
 
 from . import expressions
-from .assertions import CheckFailed, ClaimFailure, expect_exception, expect_no_warning, expect_warning, first_line
+from .assertions import CheckFailed, ClaimFailure, first_line
 
 
 @dataclass
@@ -108,23 +108,14 @@ def _actual(failed: CheckFailed) -> str:
 
 
 def _step_as_written(step, env: dict) -> None:
-    run = lambda: step.block.run(env)  # noqa: E731
-    where = step.at.where()
     try:
-        if step.raises is not None:
-            expect_exception(step.at, step.written, run, step.raises, step.match)
-        elif step.warns is not None:
-            expect_warning(step.at, step.written, run, step.warns, step.match)
-        elif step.no_warning is not None:
-            expect_no_warning(step.at, step.written, run, step.no_warning)
-        else:
-            run()
+        step.run(env)
     except expressions.ExpressionError:
         raise
     except ClaimFailure as failed:
-        raise VerdictCheckError(getattr(failed, "detail", str(failed)), where) from None
+        raise VerdictCheckError(getattr(failed, "detail", str(failed)), step.at.where()) from None
     except Exception as exc:
-        raise VerdictCheckError(_raised(exc), where) from None
+        raise VerdictCheckError(_raised(exc), step.at.where()) from None
 
 
 def _refuting_step(step, env: dict, refutation: Refutation) -> str | None:
