@@ -335,6 +335,7 @@ class ClaimItem(pytest.Item):
     def __init__(self, *, claim, slot, **kwargs):
         super().__init__(**kwargs)
         from .running import RunStats
+        from .schema import claim_digest
 
         self.claim, self.slot = claim, slot
         self.stats = RunStats()
@@ -347,6 +348,7 @@ class ClaimItem(pytest.Item):
             ("spec_file", claim.file), ("spec_line", claim.line),
             ("statement", c.statement), ("refinement", c.refinement),
             ("sources", [_source_props(s) for s in c.sources]),
+            ("claim_digest", claim_digest(c)),
         ])
         config = self.config
         self.add_marker(_marker(config, "conformance", "every conformance claim item"))

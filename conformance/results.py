@@ -180,6 +180,7 @@ class _Item:
             "sources": sources,
             "spec_file": p.get("spec_file") or file,
             "spec_line": int(line) if isinstance(line, int) else None,
+            "digest": p.get("claim_digest") if isinstance(p.get("claim_digest"), str) else None,
         }
 
 

@@ -352,6 +352,18 @@ def is_cross(devices: Any) -> bool:
     return devices == "cross" or isinstance(devices, DevicesCross)
 
 
+def claim_digest(claim: "Claim") -> str:
+    """A digest of everything a claim says (its validated content, not its file's layout).
+
+    Results record it per claim, so a committed result made by an earlier text of the claim is
+    known to be stale even when the claim kept its id (``conformance.results.stale_claims``).
+    """
+    import hashlib
+
+    text = json.dumps(claim.model_dump(mode="json"), sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class Claim(Strict):
     id: str = Field(pattern=ID_PATTERN, max_length=80)
     topic: Optional[Topic] = None
