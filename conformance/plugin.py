@@ -284,6 +284,11 @@ class SpecFileNode(pytest.File):
         except (SpecError, SpecErrors) as exc:
             yield SpecErrorItem.from_parent(self, name="spec-error", message=str(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - Note [A spec file never stops the session]
+            yield SpecErrorItem.from_parent(self, name="spec-error", message=(
+                f"{shown}: could not be loaded: {type(exc).__name__}: {str(exc)[:300]} (this is a bug of "
+                "autograd-conformance, not of the spec: please report it with the file)"))
+            return
         for claim in claims:
             for slot in devices.slots(claim.claim.devices, ctx.devices):
                 yield ClaimItem.from_parent(self, name=f"{claim.id}[{slot.label}]", claim=claim, slot=slot,
@@ -306,7 +311,14 @@ def _display(path: Path, config: pytest.Config) -> str:
 
 
 class SpecErrorItem(pytest.Item):
-    """Stands for a spec file that could not be loaded; errors with the located message."""
+    """Stands for a spec file that could not be loaded; errors with the located message.
+
+    Note [A spec file never stops the session]
+    Loading, validating and compiling a spec raise SpecError for everything a spec can get wrong.
+    Anything else raised there (a RecursionError from a pathological pattern, a bug of ours met by
+    hostile input) would otherwise be a collection error that interrupts the whole run, so it
+    becomes this item too: the file errors, every other file still runs.
+    """
 
     def __init__(self, *, message: str, **kwargs):
         super().__init__(**kwargs)

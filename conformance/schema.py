@@ -21,6 +21,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import SpecError, SpecErrors
 from .loading import Document, render_path
+from .language.patterns import UnsafePattern, check_pattern
+
+
+def _check_match(pattern: str) -> None:
+    """A 'match:' pattern must be a regular expression of the safe subset (``language.patterns``):
+    checked here too, so that schema validation itself never compiles an arbitrary pattern."""
+    try:
+        check_pattern(pattern)
+    except UnsafePattern as exc:
+        text = str(exc)
+        if text.startswith("invalid regular expression: "):
+            raise ValueError(f"'match' is not a valid regular expression: {text.split(': ', 1)[1]}") from None
+        raise ValueError(f"'match' is refused: {text}") from None
 
 TOPICS = (
     "requires_grad",
@@ -230,10 +243,7 @@ class Step(Strict):
         if self.match is not None and not (self.raises or self.warns):
             raise ValueError("'match' needs 'raises' or 'warns'")
         if self.match is not None:
-            try:
-                re.compile(self.match)
-            except re.error as exc:
-                raise ValueError(f"'match' is not a valid regular expression: {exc}") from None
+            _check_match(self.match)
         return self
 
 
@@ -308,10 +318,7 @@ class RefutedBy(Strict):
         if self.expect is not None and (self.raises is not None or self.match is not None):
             raise ValueError("'raises' and 'match' go with 'step: N', not with 'expect: N'")
         if self.match is not None:
-            try:
-                re.compile(self.match)
-            except re.error as exc:
-                raise ValueError(f"'match' is not a valid regular expression: {exc}") from None
+            _check_match(self.match)
         if self.raises is not None and self.match is None:
             raise ValueError("a refuting exception needs 'match': the part of its message that refutes the article")
         return self

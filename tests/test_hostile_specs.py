@@ -384,3 +384,35 @@ def test_isolate_runs_passing_claims_like_the_default_mode(pytester):
     write_specs(pytester, {"plain": spec_yaml(claim_yaml("one"), claim_yaml("two"))})
     result = run_specs(pytester, "--conformance-isolate", subprocess=True)
     result.assert_outcomes(passed=2)
+
+
+def test_a_pattern_too_deep_for_the_regex_parser_is_a_spec_error_and_the_rest_runs(pytester):
+    deep = "(" * 900 + "1" + ")" * 900  # within the length bound, past the parser's recursion
+    write_specs(pytester, {"deep": corpus.spec_text("match", deep),
+                           "plain": spec_yaml(claim_yaml("one"))})
+    result = run_specs(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*specs/deep.yaml:*match*not a valid regular expression*recursion*"])
+    assert "Interrupted" not in result.stdout.str()
+
+
+_LOADER_BUG = textwrap.dedent("""\
+    import conformance.catalog as catalog
+
+    real = catalog.load_claims
+
+    def load_claims(path, *args, **kwargs):
+        if path.name == "broken.yaml":
+            raise RecursionError("maximum recursion depth exceeded (planted)")
+        return real(path, *args, **kwargs)
+
+    catalog.load_claims = load_claims
+    """)
+
+
+def test_an_unexpected_error_while_loading_one_file_errors_that_file_only(pytester):
+    pytester.makeconftest(_LOADER_BUG)
+    write_specs(pytester, {"broken": spec_yaml(claim_yaml("never")), "plain": spec_yaml(claim_yaml("one"))})
+    result = run_specs(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*specs/broken.yaml: could not be loaded: RecursionError: *planted*bug of*"])
