@@ -82,20 +82,39 @@ def _module_tables() -> "_Tables":
     return _Tables({name: dict(vars(module)) for name, module in allowlist.MODULE_OBJECTS.items()})
 
 
+def _wraps(current: Any, value: Any, depth: int = 4) -> bool:
+    """Whether ``current`` is ``value`` under decorators (``functools.wraps`` chains).
+
+    torch._dynamo, imported lazily by the first optimizer or backward that needs it, replaces
+    torch.manual_seed with a wrapper of it: one layer on torch 2.4 and later, two on 2.2 and 2.3
+    (a DisableContext around a wrapper). That is torch's doing, not a spec's.
+    """
+    for _ in range(depth):
+        current = getattr(current, "__wrapped__", None)
+        if current is None:
+            return False
+        if current is value:
+            return True
+    return False
+
+
 class _Tables(dict):
     """Module namespaces; equal when no attribute that existed before was replaced or deleted
     (attributes added later are submodules torch imports lazily, not a spec's doing)."""
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, dict):
-            return False
+    def replaced(self, other: dict) -> list[str]:
+        """The attributes, as ``module.name``, that ``other`` no longer holds as they were here."""
+        out = []
         for name, saved in self.items():
             now = other.get(name, {})
             for key, value in saved.items():
                 current = now.get(key, _Tables)
-                if current is not value and getattr(current, "__wrapped__", None) is not value:
-                    return False  # (torch._dynamo, imported lazily, wraps torch.manual_seed)
-        return True
+                if current is not value and not _wraps(current, value):
+                    out.append(f"{name}.{key}")
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, dict) and not self.replaced(other)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -195,6 +214,19 @@ def changed(before: Dict[str, Any], after: Dict[str, Any]) -> List[str]:
     return [name for name in before if not _same(before[name], after.get(name))]
 
 
+def describe(before: Dict[str, Any], after: Dict[str, Any], names: List[str]) -> str:
+    """The changed settings for a message; module attributes are named one by one."""
+    parts = []
+    for name in names:
+        saved = before.get(name)
+        if isinstance(saved, _Tables) and isinstance(after.get(name), dict):
+            shown = saved.replaced(after[name])
+            parts.append(f"{name}: {', '.join(shown[:5])}{' ...' if len(shown) > 5 else ''}" if shown else name)
+        else:
+            parts.append(name)
+    return ", ".join(parts)
+
+
 def _unwind_stacks() -> None:
     """Undo what has no setter: open forward-AD levels, pushed saved-tensor hooks."""
     fwd = getattr(torch.autograd, "forward_ad", None)
@@ -241,7 +273,7 @@ def guarded(where: str):
             restore(before)
         diff = [name for name in diff if name not in SILENT]
         if ok and diff:
-            raise StateLeak(f"{where}: the claim left global state changed ({', '.join(diff)}); a claim must "
+            raise StateLeak(f"{where}: the claim left global state changed ({describe(before, after, diff)}); a claim must "
                             "restore what it changes (use a 'with' block)")
 
 

@@ -84,3 +84,30 @@ def test_pinned_examples_come_first_and_are_shared(recorder):
     one, two = recorder["pin-one/cpu"], recorder["pin-two/cpu"]
     assert one[0] == two[0] == "Example(x=tensor([1.5, -2.0], dtype=float32), k=3, torch_seed=0)"
     assert one[1:] != two[1:]
+
+
+def test_a_module_attribute_replaced_by_torch_wrapping_it_is_not_a_leak_but_a_real_replacement_is(monkeypatch):
+    import functools
+
+    import torch
+
+    from conformance import isolation
+
+    original = torch.manual_seed
+
+    def layer(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, **kwargs)
+        return wrapper
+
+    before = isolation.snapshot()
+    monkeypatch.setattr(torch, "manual_seed", layer(layer(original)))  # two layers: torch 2.2/2.3's dynamo
+    after = isolation.snapshot()
+    assert "module attributes" not in isolation.changed(before, after)
+
+    monkeypatch.setattr(torch, "manual_seed", lambda seed: None)  # not a wrapper of it: a spec's doing
+    after = isolation.snapshot()
+    names = isolation.changed(before, after)
+    assert "module attributes" in names
+    assert "module attributes: torch.manual_seed" in isolation.describe(before, after, names)
