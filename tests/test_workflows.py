@@ -113,6 +113,25 @@ def matrix_drift(workflow: dict, releases: list[dict]) -> list[str]:
     return problems
 
 
+def _steps(workflow: dict, job: str) -> list[dict]:
+    return ((workflow.get("jobs") or {}).get(job) or {}).get("steps") or []
+
+
+def torch_job_problems(workflow: dict, tox_text: str) -> list[str]:
+    """The torch job caches pip per release and uploads the file tox.ini's command writes."""
+    problems = []
+    steps = _steps(workflow, "torch")
+    keys = [(s.get("with") or {}).get("key", "") for s in steps if str(s.get("uses", "")).startswith("actions/cache@")]
+    if not any("${{ matrix.torch }}" in k for k in keys):
+        problems.append(f"jobs.torch: no actions/cache step keyed by ${{{{ matrix.torch }}}} (keys: {keys})")
+    written = re.search(r"--conformance-results=\{toxinidir\}/(\S+)", tox_text)
+    expected = written.group(1).replace("{env:TORCH_LABEL}", "${{ matrix.torch }}") if written else None
+    uploaded = [(s.get("with") or {}).get("path") for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    if expected is None or uploaded != [expected]:
+        problems.append(f"jobs.torch uploads {uploaded}; tox.ini writes {expected}")
+    return problems
+
+
 # --- the reusable workflow against docs/ci.md ------------------------------------------------------
 def reusable_inputs(workflow: dict) -> set[str]:
     on = workflow.get("on", workflow.get(True))  # PyYAML reads the key `on` as True
@@ -196,6 +215,11 @@ def test_the_ci_matrix_is_exactly_tox_ini():
     assert matrix_drift(yaml.safe_load(CI.read_text(encoding="utf-8")), releases) == []
 
 
+def test_the_torch_job_caches_per_release_and_uploads_what_tox_writes():
+    workflow = yaml.safe_load(CI.read_text(encoding="utf-8"))
+    assert torch_job_problems(workflow, (ROOT / "tox.ini").read_text(encoding="utf-8")) == []
+
+
 def test_every_reusable_input_is_documented():
     workflow = yaml.safe_load(REUSABLE.read_text(encoding="utf-8"))
     assert len(reusable_inputs(workflow)) >= 5
@@ -268,6 +292,16 @@ def test_matrix_drift_reports_a_release_added_to_tox_ini(tmp_path):
                     encoding="utf-8")
     problems = matrix_drift(yaml.safe_load(CI.read_text(encoding="utf-8")), tox_releases(copy))
     assert any("missing ['torch2160']" in p for p in problems), problems
+
+
+def test_torch_job_check_reports_a_shared_cache_key_and_a_moved_results_file():
+    text = CI.read_text(encoding="utf-8")
+    tox = (ROOT / "tox.ini").read_text(encoding="utf-8")
+    shared = yaml.safe_load(text.replace("-torch${{ matrix.torch }}-", "-torch-"))
+    assert any("no actions/cache step keyed" in p for p in torch_job_problems(shared, tox))
+    moved = tox.replace("{toxinidir}/results/torch-{env:TORCH_LABEL}.json", "{toxinidir}/out/torch-{env:TORCH_LABEL}.json")
+    assert torch_job_problems(yaml.safe_load(text), moved) == [
+        "jobs.torch uploads ['results/torch-${{ matrix.torch }}.json']; tox.ini writes out/torch-${{ matrix.torch }}.json"]
 
 
 def test_input_doc_check_reports_an_undocumented_input_and_a_stale_row():
