@@ -61,6 +61,12 @@ def _report(rest: list[str]) -> int:
     return report.main(rest)
 
 
+def _results_check(rest: list[str]) -> int:
+    from . import results_check
+
+    return results_check.main(rest)
+
+
 def _mutate(rest: list[str]) -> int:
     from . import mutation
 
@@ -90,6 +96,8 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "run": Command("run the shipped claims against the installed torch (pytest options may follow)", _run),
     "report": Command("merge results files into docs (verified-behaviour.md/.html, claims.md)", _report),
+    "results-check": Command("fail when results files record a failed claim or miss current claims (stale)",
+                             _results_check),
     "schema": Command("print the spec format's JSON Schema (-o FILE writes it)", _schema),
     "mutate": Command("run the suite under every built-in mutant of torch; print the kill matrix", _mutate),
     "mutants": Command("list the built-in mutants", _mutants),

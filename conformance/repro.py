@@ -203,12 +203,15 @@ def helper_source(claim: CompiledClaim, stated: bool) -> str:
 def snippet(claim: CompiledClaim, slot: Slot, ex: Example, stated: bool = False) -> str:
     """A complete script; running it raises AssertionError (or the unexpected exception)."""
     c = claim.claim
-    quote = c.sources[0].quote.replace("\n", " ")
+    source = c.sources[0]  # a seed article, a documentation page, or none (a user's own claim)
+    quote = (source.quote or "").replace("\n", " ")
+    cited = (f"Article ({source.seed})" if source.seed else f"Page ({source.url})" if source.url
+             else f"No source ({source.none})")
     statement = c.statement.strip().splitlines()[0] if c.statement.strip() else ""
     parts = [
         comment(f"Reproduces claim {c.id} ({claim.file}:{claim.line}) on {slot.label}, torch {torch.__version__}."),
         comment(f"Statement: {statement}"),
-        comment(f"Article ({c.sources[0].seed}): {quote[:200]}"),
+        comment(f"{cited}: {quote[:200]}" if quote else cited),
         HEADER,
         helper_source(claim, stated),
         f"device = torch.device({slot.device!r})",
