@@ -78,6 +78,9 @@ def _floating(t: torch.Tensor) -> bool:
     return t.is_floating_point() or t.is_complex()
 
 
+_HALF = (torch.float16, torch.bfloat16)  # the half-precision dtypes many subtle mutants single out
+
+
 # Originals captured at import, before any mutant runs: helpers below must not call patched code.
 _ORIG_MUL = torch.Tensor.mul
 _ORIG_DETACH = torch.Tensor.detach

@@ -1,0 +1,101 @@
+"""Subtle mutants of the recorded graph: retained non-leaf gradients over several backward calls,
+in-place ops through views of leaves and on non-leaves.
+
+See Note [Mutants] in ``conformance/mutants/__init__.py``. Each of these leaves the common case
+(a contiguous float32 tensor of rank 1 to 3, one backward call, a with-block left normally)
+intact, as a plausible fork, backend or release bug would: the suite kills them only where its
+draws and claims are as wide as the articles' statements.
+"""
+from __future__ import annotations
+
+import torch
+
+from .base import _IS_LEAF, _check, _leaf, _mutant, _Patches, _raises
+
+
+def _leaf_flag(t: torch.Tensor) -> bool:
+    return bool(_IS_LEAF.__get__(t))
+
+
+# ---- leaves: retain_grad over several backward calls -----------------------------------------
+
+def _probe_retain_grad_accumulates() -> None:
+    x = _leaf(2)
+    r = x * 2
+    r.retain_grad()
+    s = (r * 3).sum()
+    s.backward(retain_graph=True)
+    s.backward()
+    _check(torch.equal(r.grad, torch.full((2,), 6.0)), "a retained non-leaf grad did not accumulate over two backwards")
+
+
+@_mutant("retain-grad-overwrites", "leaves",
+         "a non-leaf's retained .grad (retain_grad()) is overwritten by each backward instead of accumulated",
+         _probe_retain_grad_accumulates, "a claim with retain_grad() and several backward calls")
+def _(p: _Patches) -> None:
+    def make(original):
+        def retain_grad(self):
+            result = original(self)
+            if not _leaf_flag(self):
+                def reset(grad, tensor=self):
+                    tensor.grad = None
+                    return grad
+                self.register_hook(reset)
+            return result
+        return retain_grad
+
+    p.wrap(torch.Tensor, "retain_grad", make)
+
+
+# ---- views and in-place ops on the autograd graph --------------------------------------------
+
+_INPLACE = ("add_", "mul_", "sub_", "div_", "zero_", "fill_", "copy_", "pow_", "__iadd__", "__imul__", "__isub__")
+
+
+def _probe_view_of_leaf_refused() -> None:
+    x = _leaf(4)
+    _raises(RuntimeError, lambda: x[1:].add_(1), "an in-place op on a view of a leaf that requires grad did not raise")
+    _raises(RuntimeError, lambda: x.view(2, 2).mul_(2), "an in-place op on a view of a leaf that requires grad did not raise")
+
+
+@_mutant("inplace-on-view-of-leaf-allowed", "views_inplace",
+         "an in-place op on a view of a leaf that requires grad runs silently (untracked) instead of raising",
+         _probe_view_of_leaf_refused, "a claim that x[1:].add_(1) / x.view(...).mul_(2) raises for a leaf x that requires grad")
+def _(p: _Patches) -> None:
+    def make(original):
+        def inplace(self, *args, **kwargs):
+            base = getattr(self, "_base", None)
+            if (base is not None and _leaf_flag(base) and base.requires_grad and torch.is_grad_enabled()):
+                with torch.no_grad():
+                    return original(self, *args, **kwargs)
+            return original(self, *args, **kwargs)
+        return inplace
+
+    for name in _INPLACE:
+        p.wrap(torch.Tensor, name, make)
+
+
+def _probe_inplace_nonleaf_recorded() -> None:
+    x = _leaf(3)
+    y = x * 1
+    y.mul_(3)
+    y.add_(1)
+    y.sum().backward()
+    _check(torch.equal(x.grad, torch.full((3,), 3.0)), "an in-place mul_ on a non-leaf was not recorded in the graph")
+
+
+@_mutant("inplace-nonleaf-not-recorded", "views_inplace",
+         "an in-place op on a non-leaf that requires grad changes the values but is not recorded: "
+         "gradients ignore it",
+         _probe_inplace_nonleaf_recorded, "a claim that y.mul_(k) on a non-leaf y scales the gradient by k")
+def _(p: _Patches) -> None:
+    def make(original):
+        def inplace(self, *args, **kwargs):
+            if (not _leaf_flag(self)) and self.requires_grad and torch.is_grad_enabled():
+                with torch.no_grad():
+                    return original(self, *args, **kwargs)
+            return original(self, *args, **kwargs)
+        return inplace
+
+    for name in _INPLACE:
+        p.wrap(torch.Tensor, name, make)
