@@ -34,7 +34,7 @@ optimizers and devices; ``basic_memory``: NumPy bridge, views and in-place ops; 
 item, deprecated APIs, tensor basics) and ``subtle_*`` for one broken only for some dtypes,
 layouts, ranks, call counts or paths (``subtle_backward``, ``subtle_grad_modes``,
 ``subtle_graph_edits``: retained grads and in-place ops on the graph, ``subtle_tensors``:
-aliasing, values and optimizer rules). The shared pieces are in ``base``. Importing this
+aliasing and values, ``subtle_optimizers``: update rules, parameter groups, nested modules). The shared pieces are in ``base``. Importing this
 package registers them all in ``MUTANTS``, in the order of the imports below.
 
 Use: ``apply(name)`` (what ``--conformance-mutant=NAME`` / env ``CONFORMANCE_MUTANT`` do in the
@@ -50,7 +50,7 @@ from typing import Dict, Iterator, List
 
 from .base import MUTANTS, TOPICS, Mutant, Undo
 from . import basic_autograd, basic_training, basic_memory, basic_values  # noqa: F401,E402 - registers the mutants
-from . import subtle_backward, subtle_grad_modes, subtle_graph_edits, subtle_tensors  # noqa: F401,E402 - registers the mutants
+from . import subtle_backward, subtle_grad_modes, subtle_graph_edits, subtle_tensors, subtle_optimizers  # noqa: F401,E402 - registers the mutants
 
 # --- public API -------------------------------------------------------------------------------
 
