@@ -240,3 +240,67 @@ def _(p: _Patches) -> None:
                 return result
             return wrapper
         p.wrap(owner, name, make)
+
+
+# ---- grad modes entered while grad is already off ---------------------------------------------
+
+def _probe_no_grad_exit_inside_no_grad() -> None:
+    x = _leaf()
+    with torch.no_grad():
+        with torch.no_grad():
+            pass
+        _check(not torch.is_grad_enabled() and not (x * 2).requires_grad,
+               "after an inner no_grad() block exits inside no_grad(), grad is enabled")
+    with torch.set_grad_enabled(False):
+        with torch.no_grad():
+            pass
+        _check(not torch.is_grad_enabled(), "after no_grad() exits inside set_grad_enabled(False), grad is enabled")
+    _check(torch.is_grad_enabled(), "grad is not enabled again after the outer blocks")
+
+
+@_mutant("no-grad-exit-always-enables", "grad_modes",
+         "leaving torch.no_grad() always enables grad instead of restoring the previous mode: wrong only "
+         "when grad was already off (nested no_grad, no_grad inside set_grad_enabled(False), a module "
+         "built inside no_grad, whose parameter initialisation uses no_grad itself)",
+         _probe_no_grad_exit_inside_no_grad,
+         "a claim about a computation inside no_grad() after an inner no_grad() block (or a module "
+         "construction) has exited")
+def _(p: _Patches) -> None:
+    def make(original):
+        def __exit__(self, *exc):
+            result = original(self, *exc)
+            torch._C._set_grad_enabled(True)
+            return result
+        return __exit__
+
+    p.wrap(torch.no_grad, "__exit__", make)
+
+
+def _probe_no_grad_rank0() -> None:
+    x = torch.tensor(2.0, requires_grad=True)
+    with torch.no_grad():
+        y, z = x * 2, x + 1
+    _check(not y.requires_grad and not z.requires_grad and y.grad_fn is None,
+           "x * 2 / x + 1 on a 0-dim x computed inside no_grad() requires grad")
+
+
+@_mutant("no-grad-records-rank0", "grad_modes",
+         "inside torch.no_grad(), x * y and x + y whose tensor operands are all 0-dim still record history "
+         "(the result requires grad)",
+         _probe_no_grad_rank0, "a no_grad claim that draws 0-dim tensors")
+def _(p: _Patches) -> None:
+    for owner, name in ((torch.Tensor, "__mul__"), (torch.Tensor, "__rmul__"), (torch.Tensor, "__add__"),
+                        (torch.Tensor, "__radd__"), (torch, "mul"), (torch, "add")):
+        def make(original):
+            def wrapper(*args, **kwargs):
+                tensors = [a for a in args if isinstance(a, torch.Tensor)]
+                if (not torch.is_grad_enabled() and tensors and all(t.dim() == 0 for t in tensors)
+                        and any(t.requires_grad for t in tensors)):
+                    torch._C._set_grad_enabled(True)
+                    try:
+                        return original(*args, **kwargs)
+                    finally:
+                        torch._C._set_grad_enabled(False)
+                return original(*args, **kwargs)
+            return wrapper
+        p.wrap(owner, name, make)

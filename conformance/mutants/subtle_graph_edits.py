@@ -1,5 +1,6 @@
 """Subtle mutants of the recorded graph: retained non-leaf gradients over several backward calls,
-in-place ops through views of leaves and on non-leaves.
+in-place ops through views of leaves, on non-leaves and through views of non-leaves, and the
+alias detach() returns (its shared version counter, its cut from the graph) for some layouts and dtypes.
 
 See Note [Mutants] in ``conformance/mutants/__init__.py``. Each of these leaves the common case
 (a contiguous float32 tensor of rank 1 to 3, one backward call, a with-block left normally)
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import _IS_LEAF, _check, _leaf, _mutant, _Patches, _raises
+from .base import _HALF, _IS_LEAF, _check, _leaf, _mutant, _Patches, _raises
 
 
 def _leaf_flag(t: torch.Tensor) -> bool:
@@ -99,3 +100,93 @@ def _(p: _Patches) -> None:
 
     for name in _INPLACE:
         p.wrap(torch.Tensor, name, make)
+
+
+def _probe_inplace_view_of_nonleaf() -> None:
+    x = _leaf(4)
+    y = x * 1
+    y[:2].mul_(3)
+    y.sum().backward()
+    _check(torch.equal(x.grad, torch.tensor([3.0, 3.0, 1.0, 1.0])),
+           "an in-place mul_ on a view of a non-leaf was not recorded in the base's graph")
+
+
+@_mutant("inplace-on-view-of-nonleaf-not-recorded", "views_inplace",
+         "an in-place op on a view of a non-leaf that requires grad (y[:2].mul_(3)) changes the values but is "
+         "not recorded: the base's gradients ignore it (in-place ops on the non-leaf itself are recorded)",
+         _probe_inplace_view_of_nonleaf,
+         "a claim that an in-place op through a view (slice, view(), t()) of a non-leaf scales the base's gradient")
+def _(p: _Patches) -> None:
+    def make(original):
+        def inplace(self, *args, **kwargs):
+            base = getattr(self, "_base", None)
+            if (base is not None and not _leaf_flag(base) and base.requires_grad and torch.is_grad_enabled()):
+                with torch.no_grad():
+                    return original(self, *args, **kwargs)
+            return original(self, *args, **kwargs)
+        return inplace
+
+    for name in _INPLACE:
+        p.wrap(torch.Tensor, name, make)
+
+
+# ---- detach: the alias it returns, on some layouts and dtypes ---------------------------------
+
+_UNVERSIONED = "_conformance_mutant_unversioned"  # marks a detached alias whose writes go unseen
+
+
+def _probe_detach_inplace_checked() -> None:
+    x = torch.ones(8)[::2].detach().requires_grad_(True)  # a non-contiguous leaf
+    z = (x * x).sum()
+    x.detach().zero_()
+    _raises(RuntimeError, z.backward,
+            "backward did not notice an in-place change made through x.detach() of a value it saved")
+
+
+@_mutant("detach-inplace-unchecked-noncontiguous", "detach",
+         "for a non-contiguous x, in-place changes made through y = x.detach() bypass the version counter it "
+         "shares with x: a backward that saved x uses the changed values silently instead of raising",
+         _probe_detach_inplace_checked,
+         "a claim that an in-place change of x.detach() makes a backward that saved x raise, drawn over layouts")
+def _(p: _Patches) -> None:
+    def make_detach(original):
+        def detach(self):
+            result = original(self)
+            if not result.is_contiguous():
+                setattr(result, _UNVERSIONED, True)
+            return result
+        return detach
+
+    def make(original):
+        def inplace(self, *args, **kwargs):
+            if getattr(self, _UNVERSIONED, False):
+                original(self.data, *args, **kwargs)  # .data: same memory, a version counter of its own
+                return self
+            return original(self, *args, **kwargs)
+        return inplace
+
+    p.wrap(torch.Tensor, "detach", make_detach)
+    for name in _INPLACE + ("__setitem__",):
+        p.wrap(torch.Tensor, name, make)
+
+
+def _probe_detach_half() -> None:
+    for dtype in _HALF:
+        x = torch.ones(3, dtype=dtype).requires_grad_(True)
+        y = x.detach()
+        _check(not y.requires_grad and y.grad_fn is None, f"x.detach() of a {dtype} tensor keeps its history")
+
+
+@_mutant("detach-keeps-history-half", "detach",
+         "x.detach() of a float16/bfloat16 tensor that requires grad returns a view that still requires grad "
+         "and has a grad_fn (float32/float64 are detached)",
+         _probe_detach_half, "a detach claim that draws float16/bfloat16 tensors")
+def _(p: _Patches) -> None:
+    def make(original):
+        def detach(self):
+            if self.dtype in _HALF and self.requires_grad and torch.is_grad_enabled():
+                return self.view_as(self)
+            return original(self)
+        return detach
+
+    p.wrap(torch.Tensor, "detach", make)

@@ -297,3 +297,108 @@ def _(p: _Patches) -> None:
         return zero_grad
 
     p.wrap(torch.nn.Module, "zero_grad", make)
+
+
+# ---- optimizer steps after the first: state kept for frozen parameters, later groups ----------
+
+def _probe_adam_frozen_after_step() -> None:
+    for cls in (torch.optim.Adam, torch.optim.AdamW):
+        a, b = _leaf(2), _leaf(2)
+        opt = cls([a, b], lr=0.1)
+        (a * 1 + b * 2).sum().backward()
+        opt.step()
+        b.requires_grad_(False)
+        opt.zero_grad(set_to_none=True)
+        frozen = b.detach().clone()
+        (a * 1).sum().backward()
+        opt.step()
+        _check(torch.equal(b.detach(), frozen), f"{cls.__name__}.step() moved a parameter frozen after an earlier step")
+
+
+@_mutant("adam-moves-params-frozen-after-a-step", "optimizers",
+         "Adam/AdamW.step() treats a parameter whose .grad is None as having a zero gradient once it has "
+         "optimizer state: a parameter frozen after a training step keeps moving (momentum, AdamW's decay)",
+         _probe_adam_frozen_after_step,
+         "a claim that freezes a parameter (requires_grad False, grad None) after one or more Adam/AdamW steps "
+         "and checks that later steps leave it unchanged")
+def _(p: _Patches) -> None:
+    def make(original):
+        def step(self, *args, **kwargs):
+            filled = []
+            for group in self.param_groups:
+                for q in group["params"]:
+                    if q.grad is None and self.state.get(q):
+                        q.grad = torch.zeros_like(q)
+                        filled.append(q)
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                for q in filled:
+                    q.grad = None
+        return step
+
+    for cls in (torch.optim.Adam, torch.optim.AdamW):
+        if "step" in vars(cls):
+            p.wrap(cls, "step", make)
+
+
+def _probe_module_zero_grad_deep() -> None:
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sequential(torch.nn.Sequential(torch.nn.Linear(2, 1))))
+    net(torch.ones(1, 2)).sum().backward()
+    net.zero_grad()
+    _check(all(q.grad is None or not bool(q.grad.any()) for q in net.parameters()),
+           "module.zero_grad() left the gradients of a module nested two levels down")
+
+
+@_mutant("module-zero-grad-skips-grandchildren", "optimizers",
+         "module.zero_grad() clears the parameters of the module and its direct children, not those nested "
+         "two or more levels down",
+         _probe_module_zero_grad_deep, "a claim that zero_grad() clears the parameters of a module nested two levels down")
+def _(p: _Patches) -> None:
+    def make(original):
+        def zero_grad(self, *args, **kwargs):
+            deep = [(q, None if q.grad is None else q.grad.clone())
+                    for name, q in self.named_parameters() if name.count(".") >= 2]
+            result = original(self, *args, **kwargs)
+            for q, grad in deep:
+                q.grad = grad
+            return result
+        return zero_grad
+
+    p.wrap(torch.nn.Module, "zero_grad", make)
+
+
+def _probe_second_group_momentum() -> None:
+    a = torch.tensor([1.0, -2.0], requires_grad=True)
+    b = torch.tensor([1.0, -2.0], requires_grad=True)
+    opt = torch.optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1, momentum=0.9)
+    for _ in range(3):
+        opt.zero_grad()
+        ((a * a).sum() + (b * b).sum()).backward()
+        opt.step()
+    expected = _sgd_reference(momentum=0.9)
+    _check(torch.allclose(a.detach(), expected, rtol=1e-5, atol=1e-6), "SGD's first group did not follow the rule")
+    _check(torch.allclose(b.detach(), expected, rtol=1e-5, atol=1e-6),
+           "SGD's second parameter group did not follow the momentum rule")
+
+
+@_mutant("sgd-momentum-first-group-only", "optimizers",
+         "SGD applies momentum only in the first parameter group: later groups take plain steps",
+         _probe_second_group_momentum,
+         "a multi-step SGD claim with momentum in two parameter groups, every group checked against the rule")
+def _(p: _Patches) -> None:
+    def make(original):
+        def step(self, *args, **kwargs):
+            saved = [g.get("momentum") for g in self.param_groups]
+            for group in self.param_groups[1:]:
+                if "momentum" in group:
+                    group["momentum"] = 0
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                for group, momentum in zip(self.param_groups, saved):
+                    if momentum is not None:
+                        group["momentum"] = momentum
+        return step
+
+    p.wrap(torch.optim.SGD, "step", make)

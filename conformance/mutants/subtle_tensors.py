@@ -265,3 +265,51 @@ def _(p: _Patches) -> None:
 
     p.wrap(torch.Tensor, "numpy", make_numpy)
     p.wrap(torch, "from_numpy", make_from)
+
+
+# ---- in-place ops and construction on some layouts and values ---------------------------------
+
+def _probe_add_inplace_strided() -> None:
+    y = torch.zeros(8)[::2]
+    out = y.add_(torch.ones(4))
+    _check(out is y and torch.equal(y, torch.ones(4)), "y.add_(x) on a non-contiguous y did not change y in place")
+
+
+@_mutant("add-inplace-noncontiguous-lost", "views_inplace",
+         "y.add_(x) on a non-contiguous y (a slice with a step, a transpose) returns a new tensor and leaves y "
+         "unchanged (contiguous y are changed in place)",
+         _probe_add_inplace_strided, "a claim that y.add_(x) changes y in place, drawn over layouts")
+def _(p: _Patches) -> None:
+    add = torch.Tensor.add
+
+    def make(original):
+        def add_(self, *args, **kwargs):
+            if isinstance(self, torch.Tensor) and not self.is_contiguous():
+                return add(self, *args, **kwargs)
+            return original(self, *args, **kwargs)
+        return add_
+
+    p.wrap(torch.Tensor, "add_", make)
+
+
+def _probe_tensor_int64_exact() -> None:
+    big = 2 ** 53 + 1
+    _check(torch.tensor([big, -big]).tolist() == [big, -big] and torch.tensor(big).tolist() == big,
+           "torch.tensor of Python ints beyond 2**53 changed their values")
+
+
+@_mutant("tensor-int64-through-float", "tensor_basics",
+         "torch.tensor(data) of Python ints goes through float64: int64 values beyond 2**53 come back rounded",
+         _probe_tensor_int64_exact,
+         "a claim that torch.tensor(list of ints) keeps int64 values over the dtype's full range")
+def _(p: _Patches) -> None:
+    def make(original):
+        def tensor(data, *args, **kwargs):
+            result = original(data, *args, **kwargs)
+            if result.dtype == torch.int64 and not isinstance(data, (torch.Tensor, np.ndarray)):
+                with torch.no_grad():
+                    result.copy_(result.double().long())
+            return result
+        return tensor
+
+    p.wrap(torch, "tensor", make)
