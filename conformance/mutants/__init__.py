@@ -48,7 +48,7 @@ from __future__ import annotations
 import contextlib
 from typing import Dict, Iterator, List
 
-from .base import MUTANTS, TOPICS, Mutant, Undo
+from .base import MUTANTS, PENDING, TOPICS, Mutant, Undo
 from . import basic_autograd, basic_training, basic_memory, basic_values  # noqa: F401,E402 - registers the mutants
 from . import subtle_backward, subtle_grad_modes, subtle_graph_edits, subtle_tensors, subtle_optimizers  # noqa: F401,E402 - registers the mutants
 
@@ -58,8 +58,9 @@ _ACTIVE: Dict[str, Undo] = {}
 
 
 def get(name: str) -> Mutant:
+    """A shipped mutant, or a pending one (a survivor kept out of the shipped set, see base.PENDING)."""
     try:
-        return MUTANTS[name]
+        return MUTANTS[name] if name in MUTANTS else PENDING[name]
     except KeyError:
         raise KeyError(f"unknown mutant {name!r}; known: {', '.join(MUTANTS)}") from None
 
@@ -82,7 +83,7 @@ def apply(name: str) -> Undo:
 def applied(name: str) -> Iterator[Mutant]:
     undo = apply(name)
     try:
-        yield MUTANTS[name]
+        yield get(name)
     finally:
         undo()
 
@@ -96,5 +97,5 @@ def fast_names() -> List[str]:
     return [m.name for m in MUTANTS.values() if m.fast]
 
 
-__all__ = ["Mutant", "MUTANTS", "TOPICS", "apply", "applied", "active", "get", "fast_names"]
+__all__ = ["Mutant", "MUTANTS", "PENDING", "TOPICS", "apply", "applied", "active", "get", "fast_names"]
 

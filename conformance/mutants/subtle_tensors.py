@@ -298,10 +298,12 @@ def _probe_tensor_int64_exact() -> None:
            "torch.tensor of Python ints beyond 2**53 changed their values")
 
 
+# Pending: survives the shipped suite (docs/mutation.md, "Pending mutants").
 @_mutant("tensor-int64-through-float", "tensor_basics",
          "torch.tensor(data) of Python ints goes through float64: int64 values beyond 2**53 come back rounded",
          _probe_tensor_int64_exact,
-         "a claim that torch.tensor(list of ints) keeps int64 values over the dtype's full range")
+         "a claim that torch.tensor(list of ints) keeps int64 values over the dtype's full range",
+         shipped=False)
 def _(p: _Patches) -> None:
     def make(original):
         def tensor(data, *args, **kwargs):
