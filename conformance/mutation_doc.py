@@ -10,7 +10,7 @@ marker comments (``<!-- generated: NAME ... -->`` and ``<!-- end generated: NAME
   the first killing claims), rendered from the JSON that ``python -m conformance mutate --json``
   writes. Several JSON files may be merged (a later file's row for a mutant replaces an earlier
   one: a rerun of some mutants after a full run); a shipped mutant that no file ran is listed as
-  ``NOT RUN``, a result for a name that is no longer shipped is left out and counted.
+  ``NOT RUN``, a result for a name outside the shipped set (retired, or pending) is left out and counted.
 
 ``python -m conformance mutate --doc docs/mutation.md`` rewrites both blocks after its run, and
 ``... mutate --from-json A.json [--from-json B.json] --doc docs/mutation.md`` does it from earlier
@@ -93,7 +93,7 @@ def kill_matrix(registry: Mapping[str, object], rows: Mapping[str, dict], runs: 
     lines.append(f"Mutation score: **{score}** shipped mutants killed"
                  + (f"; not killed: {', '.join(f'`{n}`' for n in not_killed)}" if not_killed else "") + ".")
     if stale:
-        lines.append(f"({stale} result(s) for mutants no longer shipped left out.)")
+        lines.append(f"({stale} result(s) for mutants not in the shipped set left out.)")
     for i, run in enumerate(runs, 1):
         wall = f"{run['wall_s']:.0f} s" if isinstance(run.get("wall_s"), (int, float)) else "?"
         lines.append(f"Run {i}: torch {run['torch']}, {run['killed']}/{run['mutants']} killed, "

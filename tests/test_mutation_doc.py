@@ -75,7 +75,7 @@ def test_a_later_results_file_replaces_earlier_rows_and_unrun_mutants_show(tmp_p
     assert "| `beta-two` | backward | KILLED | 1.5 s | e[cpu] |" in matrix
     assert "| `gamma-three` | backward | NOT RUN |  |  |" in matrix
     assert "Mutation score: **2/3 (67%)** shipped mutants killed; not killed: `gamma-three`." in matrix
-    assert "(1 result(s) for mutants no longer shipped left out.)" in matrix
+    assert "(1 result(s) for mutants not in the shipped set left out.)" in matrix
     table = mutation_doc.block(text, "mutants")
     assert "| `alpha-one` | backward | breaks \\*it\\* \\| badly |  |" in table
 

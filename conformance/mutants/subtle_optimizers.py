@@ -382,10 +382,12 @@ def _probe_second_group_momentum() -> None:
            "SGD's second parameter group did not follow the momentum rule")
 
 
+# Pending: survives the shipped suite (docs/mutation.md, "Pending mutants").
 @_mutant("sgd-momentum-first-group-only", "optimizers",
          "SGD applies momentum only in the first parameter group: later groups take plain steps",
          _probe_second_group_momentum,
-         "a multi-step SGD claim with momentum in two parameter groups, every group checked against the rule")
+         "a multi-step SGD claim with momentum in two parameter groups, every group checked against the rule",
+         shipped=False)
 def _(p: _Patches) -> None:
     def make(original):
         def step(self, *args, **kwargs):
