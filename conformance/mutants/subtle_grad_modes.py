@@ -304,3 +304,30 @@ def _(p: _Patches) -> None:
                 return original(*args, **kwargs)
             return wrapper
         p.wrap(owner, name, make)
+
+
+# ---- requires_grad of modules nested two levels down ---------------------------------------------
+
+def _probe_requires_grad_deep() -> None:
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sequential(torch.nn.Sequential(torch.nn.Linear(2, 1))))
+    net.requires_grad_(False)
+    _check(not any(q.requires_grad for q in net.parameters()),
+           "module.requires_grad_(False) left a parameter nested two levels down trainable")
+
+
+@_mutant("module-requires-grad-skips-grandchildren", "requires_grad",
+         "module.requires_grad_(flag) sets the flag on the parameters of the module and its direct children, "
+         "not on those nested two or more levels down",
+         _probe_requires_grad_deep,
+         "a claim that net.requires_grad_(False) freezes every parameter of a module nested two levels down")
+def _(p: _Patches) -> None:
+    def make(original):
+        def requires_grad_(self, requires_grad=True):
+            deep = [(q, q.requires_grad) for name, q in self.named_parameters() if name.count(".") >= 2]
+            result = original(self, requires_grad)
+            for q, flag in deep:
+                q.requires_grad_(flag)
+            return result
+        return requires_grad_
+
+    p.wrap(torch.nn.Module, "requires_grad_", make)

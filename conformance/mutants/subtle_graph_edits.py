@@ -192,3 +192,55 @@ def _(p: _Patches) -> None:
         return detach
 
     p.wrap(torch.Tensor, "detach", make)
+
+
+# ---- half precision: conversions and retained gradients ----------------------------------------
+
+def _probe_to_half_keeps_graph() -> None:
+    for dtype in _HALF:
+        x = _leaf(2)
+        y = x.to(dtype)
+        _check(y.requires_grad and y.grad_fn is not None, f"x.to({dtype}) of a tensor that requires grad is detached")
+        y.float().sum().backward()
+        _check(torch.equal(x.grad, torch.ones(2)), f"no gradient flows back through x.to({dtype})")
+
+
+@_mutant("to-half-drops-graph", "devices",
+         "x.to(float16/bfloat16) of a float32/float64 tensor that requires grad returns a detached tensor "
+         "(other dtype and device conversions keep the graph)",
+         _probe_to_half_keeps_graph, "a claim that x.to(dtype) requires grad and back-propagates, drawn over every floating dtype")
+def _(p: _Patches) -> None:
+    def make(original):
+        def to(self, *args, **kwargs):
+            result = original(self, *args, **kwargs)
+            if (result is not self and isinstance(result, torch.Tensor) and result.dtype in _HALF
+                    and self.dtype not in _HALF):
+                return result.detach()
+            return result
+        return to
+
+    p.wrap(torch.Tensor, "to", make)
+
+
+def _probe_retain_grad_half() -> None:
+    for dtype in _HALF:
+        x = torch.ones(2, dtype=dtype).requires_grad_(True)
+        r = x * 2
+        r.retain_grad()
+        (r * 3).sum().backward()
+        _check(r.grad is not None and torch.equal(r.grad, torch.full((2,), 3.0, dtype=dtype)),
+               f"retain_grad() on a {dtype} non-leaf did not populate its .grad")
+
+
+@_mutant("retain-grad-half-noop", "leaves",
+         "r.retain_grad() on a float16/bfloat16 non-leaf does nothing: its .grad stays None after backward",
+         _probe_retain_grad_half, "a retain_grad claim that draws float16/bfloat16 tensors")
+def _(p: _Patches) -> None:
+    def make(original):
+        def retain_grad(self):
+            if self.dtype in _HALF:
+                return None
+            return original(self)
+        return retain_grad
+
+    p.wrap(torch.Tensor, "retain_grad", make)

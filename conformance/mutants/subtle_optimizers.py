@@ -404,3 +404,23 @@ def _(p: _Patches) -> None:
         return step
 
     p.wrap(torch.optim.SGD, "step", make)
+
+
+@_mutant("adam-second-moment-restarts", "optimizers",
+         "Adam/AdamW forget their second-moment estimate (exp_avg_sq) at every step: from the second step "
+         "on the step size is wrong (the first moment and the step count are kept)",
+         _probe_adam, "a claim over two or more Adam steps checked against the update rule")
+def _(p: _Patches) -> None:
+    def make(original):
+        def step(self, *args, **kwargs):
+            for group in self.param_groups:
+                for q in group["params"]:
+                    second = self.state.get(q, {}).get("exp_avg_sq")
+                    if isinstance(second, torch.Tensor):
+                        second.zero_()
+            return original(self, *args, **kwargs)
+        return step
+
+    for cls in (torch.optim.Adam, torch.optim.AdamW):
+        if "step" in vars(cls):
+            p.wrap(cls, "step", make)
