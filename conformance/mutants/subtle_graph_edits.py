@@ -205,10 +205,12 @@ def _probe_to_half_keeps_graph() -> None:
         _check(torch.equal(x.grad, torch.ones(2)), f"no gradient flows back through x.to({dtype})")
 
 
+# Pending: survives the shipped suite (docs/mutation.md, "Pending mutants").
 @_mutant("to-half-drops-graph", "devices",
          "x.to(float16/bfloat16) of a float32/float64 tensor that requires grad returns a detached tensor "
          "(other dtype and device conversions keep the graph)",
-         _probe_to_half_keeps_graph, "a claim that x.to(dtype) requires grad and back-propagates, drawn over every floating dtype")
+         _probe_to_half_keeps_graph, "a claim that x.to(dtype) requires grad and back-propagates, drawn over every floating dtype",
+         shipped=False)
 def _(p: _Patches) -> None:
     def make(original):
         def to(self, *args, **kwargs):
