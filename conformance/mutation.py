@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the matrix as JSON")
     parser.add_argument("--log-dir", default=None, metavar="DIR",
                         help="keep each run's full pytest output as DIR/<mutant>.log")
+    parser.add_argument("--doc", default=None, metavar="MD",
+                        help="rewrite the generated blocks (mutant table, kill matrix) of this doc, e.g. "
+                             "docs/mutation.md, from this run or from --from-json")
+    parser.add_argument("--from-json", action="append", default=[], metavar="JSON",
+                        help="with --doc: run nothing, take the results from these --json files "
+                             "(repeatable; a later file's row for a mutant replaces an earlier one)")
     parser.add_argument("--python", default=sys.executable, help=argparse.SUPPRESS)
     return parser
 
@@ -224,6 +230,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     own, after = _split(sys.argv[1:] if argv is None else argv)
     args, unknown = parser.parse_known_args(own)
     passthrough = unknown + after
+    if args.from_json:
+        if not args.doc:
+            parser.error("--from-json needs --doc (the doc whose generated blocks to rewrite)")
+        return _update_doc(args.doc, args.from_json)
     names = _choose(parser, args)
     if not names:
         parser.error("no mutant selected (--fast keeps only the quick subset of --mutants)")
@@ -275,7 +285,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"  {m.name}: {m.hint or m.description}")
     print(f"wall time: {wall:.1f}s (baseline {baseline.wall_s:.1f}s, {jobs} jobs)")
     _write_json(args.json, baseline, ordered, names, jobs, wall, passthrough)
+    if args.doc:
+        results = args.json
+        if not results:
+            import tempfile
+
+            results = str(Path(tempfile.mkdtemp(prefix="mutation-")) / "mutation.json")
+            _write_json(results, baseline, ordered, names, jobs, wall, passthrough)
+        _update_doc(args.doc, [results])
     return 0 if len(killed) == len(ordered) else 1
+
+
+def _update_doc(doc: str, results: Sequence[str]) -> int:
+    """Rewrite the doc's generated blocks (Note [Generated mutation doc]); 0 when every shipped mutant is killed."""
+    from . import mutants
+    from .mutation_doc import DocError, update_doc
+
+    try:
+        killed, shipped, not_killed = update_doc(doc, mutants.MUTANTS, results)
+    except (DocError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{doc}: mutant table and kill matrix rewritten from {', '.join(results)}: "
+          f"{killed}/{shipped} shipped mutants killed" + (f"; not killed: {', '.join(not_killed)}" if not_killed else ""))
+    return 0 if not not_killed else 1
 
 
 def _write_json(path: Optional[str], baseline: Run, runs: List[Run], names: List[str], jobs: int, wall: float,

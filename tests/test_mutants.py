@@ -24,7 +24,7 @@ from conformance import mutants, mutation
 from conformance.schema import TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = list(mutants.MUTANTS)
+NAMES = list(mutants.MUTANTS) + list(mutants.PENDING)  # a pending mutant's probe must work too
 
 
 def _owners() -> dict:
@@ -58,7 +58,7 @@ def _assert_restored(before: dict) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_probe_catches_the_mutant_and_undo_restores_torch(name):
-    mutant = mutants.MUTANTS[name]
+    mutant = mutants.get(name)
     mutant.probe()  # real torch: passes (and warms torch up: optimizers hook their step on first use)
     before = _snapshot()
     grad_mode = torch.is_grad_enabled()
@@ -73,6 +73,18 @@ def test_probe_catches_the_mutant_and_undo_restores_torch(name):
     assert torch.is_grad_enabled() == grad_mode
     _assert_restored(before)
     mutant.probe()  # real behaviour is back
+
+
+def test_pending_mutants_are_kept_out_of_the_shipped_set_but_can_be_applied():
+    """A survivor is not shipped (not listed, not run by mutate) until a claim kills it; a proposed
+    claim can still be checked against it with --conformance-mutant."""
+    assert mutants.PENDING and not set(mutants.PENDING) & set(mutants.MUTANTS)
+    assert not any(m.fast for m in mutants.PENDING.values())
+    assert not set(mutants.PENDING) & set(mutation._choose(mutation._parser(), mutation._parser().parse_args([])))
+    name = next(iter(mutants.PENDING))
+    with mutants.applied(name) as mutant:
+        assert mutant is mutants.PENDING[name] and mutants.active() == [name]
+    assert mutants.active() == []
 
 
 def test_applied_context_manager_undoes_on_error():

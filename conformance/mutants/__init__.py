@@ -28,9 +28,14 @@ probe before, during and after the mutant (positive controls), so a mutant that 
 breaking anything (say, because a torch release moved the attribute it patches) is caught
 there rather than showing up as a spurious "survivor" of the suite.
 
-The mutants live in topic modules (``basic_autograd``, ``basic_tensors``, and the subtle
-layout-, dtype-, rank-, call-count- and path-dependent ones in ``subtle_*``); importing this
-package registers them all in ``MUTANTS``.
+The mutants live in topic modules: ``basic_*`` for a behaviour broken everywhere
+(``basic_autograd``: requires_grad, grad modes, backward, detach, leaves; ``basic_training``:
+optimizers and devices; ``basic_memory``: NumPy bridge, views and in-place ops; ``basic_values``:
+item, deprecated APIs, tensor basics) and ``subtle_*`` for one broken only for some dtypes,
+layouts, ranks, call counts or paths (``subtle_backward``, ``subtle_grad_modes``,
+``subtle_graph_edits``: retained grads and in-place ops on the graph, ``subtle_tensors``:
+aliasing and values, ``subtle_optimizers``: update rules, parameter groups, nested modules). The shared pieces are in ``base``. Importing this
+package registers them all in ``MUTANTS``, in the order of the imports below.
 
 Use: ``apply(name)`` (what ``--conformance-mutant=NAME`` / env ``CONFORMANCE_MUTANT`` do in the
 plugin's ``pytest_configure``, before any spec is collected) or ``applied(name)`` as a context
@@ -43,8 +48,9 @@ from __future__ import annotations
 import contextlib
 from typing import Dict, Iterator, List
 
-from .base import MUTANTS, TOPICS, Mutant, Undo
-from . import basic_autograd, basic_tensors, subtle_autograd, subtle_tensors  # noqa: F401,E402 - registers the mutants
+from .base import MUTANTS, PENDING, TOPICS, Mutant, Undo
+from . import basic_autograd, basic_training, basic_memory, basic_values  # noqa: F401,E402 - registers the mutants
+from . import subtle_backward, subtle_grad_modes, subtle_graph_edits, subtle_tensors, subtle_optimizers  # noqa: F401,E402 - registers the mutants
 
 # --- public API -------------------------------------------------------------------------------
 
@@ -52,8 +58,9 @@ _ACTIVE: Dict[str, Undo] = {}
 
 
 def get(name: str) -> Mutant:
+    """A shipped mutant, or a pending one (a survivor kept out of the shipped set, see base.PENDING)."""
     try:
-        return MUTANTS[name]
+        return MUTANTS[name] if name in MUTANTS else PENDING[name]
     except KeyError:
         raise KeyError(f"unknown mutant {name!r}; known: {', '.join(MUTANTS)}") from None
 
@@ -76,7 +83,7 @@ def apply(name: str) -> Undo:
 def applied(name: str) -> Iterator[Mutant]:
     undo = apply(name)
     try:
-        yield MUTANTS[name]
+        yield get(name)
     finally:
         undo()
 
@@ -90,5 +97,5 @@ def fast_names() -> List[str]:
     return [m.name for m in MUTANTS.values() if m.fast]
 
 
-__all__ = ["Mutant", "MUTANTS", "TOPICS", "apply", "applied", "active", "get", "fast_names"]
+__all__ = ["Mutant", "MUTANTS", "PENDING", "TOPICS", "apply", "applied", "active", "get", "fast_names"]
 
