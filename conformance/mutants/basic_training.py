@@ -197,8 +197,7 @@ def _probe_to_keeps_graph() -> None:
 @_mutant("to-new-tensor-detached", "devices",
          "x.to(...) that makes a new tensor (another device or dtype) drops it from the graph: no gradient flows back",
          _probe_to_keeps_graph,
-         "a claim that loss computed on output.to(device) still back-propagates into the model (or x.to(dtype) requires grad)",
-         shipped=False)
+         "a claim that loss computed on output.to(device) still back-propagates into the model (or x.to(dtype) requires grad)")
 def _(p: _Patches) -> None:
     def make(original):
         def to(self, *args, **kwargs):

@@ -320,8 +320,7 @@ def _probe_requires_grad_deep() -> None:
          "module.requires_grad_(flag) sets the flag on the parameters of the module and its direct children, "
          "not on those nested two or more levels down",
          _probe_requires_grad_deep,
-         "a claim that net.requires_grad_(False) freezes every parameter of a module nested two levels down",
-         shipped=False)
+         "a claim that net.requires_grad_(False) freezes every parameter of a module nested two levels down")
 def _(p: _Patches) -> None:
     def make(original):
         def requires_grad_(self, requires_grad=True):

@@ -116,8 +116,7 @@ def _probe_inplace_view_of_nonleaf() -> None:
          "an in-place op on a view of a non-leaf that requires grad (y[:2].mul_(3)) changes the values but is "
          "not recorded: the base's gradients ignore it (in-place ops on the non-leaf itself are recorded)",
          _probe_inplace_view_of_nonleaf,
-         "a claim that an in-place op through a view (slice, view(), t()) of a non-leaf scales the base's gradient",
-         shipped=False)
+         "a claim that an in-place op through a view (slice, view(), t()) of a non-leaf scales the base's gradient")
 def _(p: _Patches) -> None:
     def make(original):
         def inplace(self, *args, **kwargs):
@@ -209,8 +208,7 @@ def _probe_to_half_keeps_graph() -> None:
 @_mutant("to-half-drops-graph", "devices",
          "x.to(float16/bfloat16) of a float32/float64 tensor that requires grad returns a detached tensor "
          "(other dtype and device conversions keep the graph)",
-         _probe_to_half_keeps_graph, "a claim that x.to(dtype) requires grad and back-propagates, drawn over every floating dtype",
-         shipped=False)
+         _probe_to_half_keeps_graph, "a claim that x.to(dtype) requires grad and back-propagates, drawn over every floating dtype")
 def _(p: _Patches) -> None:
     def make(original):
         def to(self, *args, **kwargs):

@@ -386,8 +386,7 @@ def _probe_second_group_momentum() -> None:
 @_mutant("sgd-momentum-first-group-only", "optimizers",
          "SGD applies momentum only in the first parameter group: later groups take plain steps",
          _probe_second_group_momentum,
-         "a multi-step SGD claim with momentum in two parameter groups, every group checked against the rule",
-         shipped=False)
+         "a multi-step SGD claim with momentum in two parameter groups, every group checked against the rule")
 def _(p: _Patches) -> None:
     def make(original):
         def step(self, *args, **kwargs):

@@ -302,8 +302,7 @@ def _probe_tensor_int64_exact() -> None:
 @_mutant("tensor-int64-through-float", "tensor_basics",
          "torch.tensor(data) of Python ints goes through float64: int64 values beyond 2**53 come back rounded",
          _probe_tensor_int64_exact,
-         "a claim that torch.tensor(list of ints) keeps int64 values over the dtype's full range",
-         shipped=False)
+         "a claim that torch.tensor(list of ints) keeps int64 values over the dtype's full range")
 def _(p: _Patches) -> None:
     def make(original):
         def tensor(data, *args, **kwargs):
