@@ -75,16 +75,31 @@ def test_probe_catches_the_mutant_and_undo_restores_torch(name):
     mutant.probe()  # real behaviour is back
 
 
-def test_pending_mutants_are_kept_out_of_the_shipped_set_but_can_be_applied():
+def test_pending_mutants_are_kept_out_of_the_shipped_set_but_can_be_applied(monkeypatch):
     """A survivor is not shipped (not listed, not run by mutate) until a claim kills it; a proposed
     claim can still be checked against it with --conformance-mutant."""
-    assert mutants.PENDING and not set(mutants.PENDING) & set(mutants.MUTANTS)
+    import torch
+
+    from conformance.mutants import base
+
+    assert not set(mutants.PENDING) & set(mutants.MUTANTS)
     assert not any(m.fast for m in mutants.PENDING.values())
-    assert not set(mutants.PENDING) & set(mutation._choose(mutation._parser(), mutation._parser().parse_args([])))
-    name = next(iter(mutants.PENDING))
-    with mutants.applied(name) as mutant:
-        assert mutant is mutants.PENDING[name] and mutants.active() == [name]
-    assert mutants.active() == []
+    monkeypatch.setattr(base, "PENDING", dict(base.PENDING))  # the survivor below is this test's only
+    monkeypatch.setattr(mutants, "PENDING", base.PENDING)
+
+    def probe():
+        assert torch.ones(2).sum().item() == 2.0
+
+    @base._mutant("test-survivor", "views_inplace", "a survivor written by this test", probe, shipped=False)
+    def _survivor(p):
+        p.set(torch.Tensor, "sum", lambda self, *a, **k: self.new_zeros(()))
+
+    assert "test-survivor" in mutants.PENDING and "test-survivor" not in mutants.MUTANTS
+    assert "test-survivor" not in mutation._choose(mutation._parser(), mutation._parser().parse_args([]))
+    with mutants.applied("test-survivor") as mutant:
+        assert mutant is mutants.PENDING["test-survivor"] and mutants.active() == ["test-survivor"]
+        assert torch.ones(2).sum().item() == 0.0
+    assert mutants.active() == [] and torch.ones(2).sum().item() == 2.0
 
 
 def test_applied_context_manager_undoes_on_error():
