@@ -101,7 +101,7 @@ def _version(text: str) -> Version:
 
 def find_results(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
     """Results files named on the command line, directories searched for ``*.json`` (except in
-    ``stale/`` folders: results of an earlier claim set, see results/stale/README.md)."""
+    ``stale/`` folders: a place to keep results of an earlier claim set out of the report)."""
     found: list[Path] = []
     problems: list[str] = []
     for text in inputs:
