@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,7 +40,7 @@ from .assertions import (Located, check_close, check_equal, check_gradients, che
                          expect_no_warning, expect_warning)
 from .errors import SpecError, SpecErrors
 from .loading import Document, render_path
-from .schema import Check, Claim, SpecFile, Step, is_cross
+from .schema import Check, Claim, SpecFile, Step, claim_digest, is_cross
 from .strategies import Example, GivenPlan, expand_dtypes, pinned_example
 from .verdicts import Refutation
 from .versions import applies, parse_specifier
@@ -103,6 +103,11 @@ class CompiledClaim:
     @property
     def id(self) -> str:
         return self.claim.id
+
+    @cached_property
+    def digest(self) -> str:
+        """``schema.claim_digest`` of the claim, computed once for all its device items."""
+        return claim_digest(self.claim)
 
 
 class _Compiler:

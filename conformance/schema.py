@@ -363,7 +363,7 @@ def claim_digest(claim: "Claim") -> str:
     """A digest of everything a claim says (its validated content, not its file's layout).
 
     Results record it per claim, so a committed result made by an earlier text of the claim is
-    known to be stale even when the claim kept its id (``conformance.results.stale_claims``).
+    known to be stale even when the claim kept its id (``conformance.results_check.stale_claims``).
     """
     import hashlib
 

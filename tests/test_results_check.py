@@ -130,3 +130,12 @@ def test_a_claim_whose_text_changed_since_the_run_is_stale(tmp_path, capsys):
     assert results_check.main([str(tmp_path / "results"), "--specs", str(ROOT / "specs")]) == 1
     err = capsys.readouterr().err
     assert f"torch-2.13.0.json: stale, 1 claims changed since the run: {edited['id']}" in err
+
+
+def test_a_claim_edited_after_its_results_is_stale():
+    claims = {"a": "0123456789abcdef", "b": "fedcba9876543210"}
+    document = {"claims": [{"id": "a", "digest": "0123456789abcdef"}, {"id": "b", "digest": "1111111111111111"}]}
+    assert results_check.stale_claims(document, claims) == {"missing": [], "changed": ["b"]}
+    document["claims"][1]["digest"] = None  # written before results recorded digests
+    assert results_check.stale_claims(document, claims)["changed"] == ["b"]
+    assert results_check.stale_claims({"claims": []}, claims)["missing"] == ["a", "b"]
